@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Lifeboat container: build TypeScript in one stage, run with production deps only.
+# Not exercised by CI (no Docker engine there); keep it correct by reading.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY templates ./templates
+RUN npm run build
+
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Dev tools (tsc, vitest, deno, playwright-core) stay out of the image.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    DATA_DIR=/data \
+    PORT=3000 \
+    HOST=0.0.0.0
+WORKDIR /app
+RUN groupadd --system --gid 10001 lifeboat \
+ && useradd --system --uid 10001 --gid lifeboat --home-dir /app --shell /usr/sbin/nologin lifeboat \
+ && mkdir -p /data \
+ && chown lifeboat:lifeboat /data
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY static ./static
+USER lifeboat
+VOLUME ["/data"]
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# SIGTERM reaches node directly (exec form), which finishes in-flight work before exiting.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/main-node.js"]

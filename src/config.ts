@@ -1,0 +1,304 @@
+import path from "node:path";
+import { Cron } from "croner";
+import { z } from "zod";
+
+/** Raised when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      "Invalid configuration:\n" +
+        issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+const emptyToUndefined = (v: unknown) =>
+  typeof v === "string" && v.trim() === "" ? undefined : v;
+
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+const intFromEnv = (def: number, min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return def;
+        const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+        if (!Number.isSafeInteger(n) || n < min || n > max) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected a whole number between ${min} and ${max}, got "${v}"`,
+          });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/** Byte sizes: a plain number of bytes, or with a unit (`512MiB`, `2GB`). */
+const bytesFromEnv = (def: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return def;
+        const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
+        const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+        if (!m || unit === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            message: "expected a size in bytes, e.g. 1073741824 or 1GiB or 500MB",
+          });
+          return z.NEVER;
+        }
+        const n = Math.floor(Number(m[1]) * unit);
+        if (n < 1024) {
+          ctx.addIssue({ code: "custom", message: "must be at least 1024 bytes" });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+
+const boolFromEnv = (def: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(["true", "false", "1", "0", "yes", "no"], {
+        error: "expected true or false",
+      })
+      .optional()
+      .transform((v) => (v === undefined ? def : ["true", "1", "yes"].includes(v))),
+  );
+
+const DATABASE_URL_RE = /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/;
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const envSchema = z.object({
+  PORT: intFromEnv(3000, 1, 65535),
+  HOST: z.preprocess(emptyToUndefined, z.string().default("0.0.0.0")),
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default("./data")),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(DATABASE_URL_RE, "expected a file:, libsql://, http(s):// or ws(s):// URL")
+      .optional(),
+  ),
+  DATABASE_AUTH_TOKEN: optionalString,
+  BACKUP_DIR: optionalString,
+  JWT_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((s) => new TextEncoder().encode(s).byteLength >= 32, {
+        message: "must be at least 32 bytes long (use e.g. `openssl rand -base64 48`)",
+      })
+      .optional(),
+  ),
+  JWT_ISSUER: z.preprocess(emptyToUndefined, z.string().default("lifeboat")),
+  JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default("lifeboat")),
+  JWT_TTL_SECONDS: intFromEnv(3600, 60, 60 * 60 * 24 * 30),
+  JWKS_URL: z.preprocess(emptyToUndefined, z.url({ error: "expected an http(s) URL" }).optional()),
+  JWT_ROLE_CLAIM: z.preprocess(emptyToUndefined, z.string().default("role")),
+  SESSION_TTL_SECONDS: intFromEnv(8 * 3600, 60, 60 * 60 * 24 * 30),
+  COOKIE_SECURE: z.preprocess(
+    emptyToUndefined,
+    z.enum(["auto", "true", "false"], { error: "expected auto, true or false" }).default("auto"),
+  ),
+  TRUST_PROXY: boolFromEnv(false),
+  ADMIN_USERNAME: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  CRON_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, "must be at least 16 characters long").optional(),
+  ),
+  BACKUP_SCHEDULE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default("0 0 * * *")
+      .refine(
+        (s) => {
+          if (s === "off") return true;
+          try {
+            new Cron(s, { paused: true });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: "expected a cron expression such as `0 0 * * *`, or `off`" },
+      ),
+  ),
+  BACKUP_TIMEZONE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default("UTC")
+      .refine(isValidTimeZone, { message: "expected an IANA time zone such as UTC or Europe/Berlin" }),
+  ),
+  BACKUP_COMPRESSION: z.preprocess(
+    emptyToUndefined,
+    z.enum(["none", "gzip"], { error: "expected none or gzip" }).default("none"),
+  ),
+  BACKUP_KEEP_SCHEDULED: intFromEnv(14, 1, 100_000),
+  BACKUP_KEEP_CHANGE: intFromEnv(20, 1, 100_000),
+  BACKUP_KEEP_OTHER_DAYS: intFromEnv(30, 1, 100_000),
+  BACKUP_WEBHOOK_URL: z.preprocess(
+    emptyToUndefined,
+    z.url({ error: "expected an http(s) URL" }).optional(),
+  ),
+  MAX_UPLOAD_BYTES: bytesFromEnv(1024 ** 3),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(["debug", "info", "warn", "error", "silent"], {
+        error: "expected debug, info, warn, error or silent",
+      })
+      .default("info"),
+  ),
+});
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** The parsed, validated configuration. Built once at start and passed down. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  /** True when the database is a local file this process can open directly. */
+  databaseIsLocal: boolean;
+  /** Absolute path of the database file when `databaseIsLocal`. */
+  databasePath: string | undefined;
+  backupDir: string;
+  jwt: {
+    secret: string | undefined;
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+    jwksUrl: string | undefined;
+    roleClaim: string;
+  };
+  session: { ttlSeconds: number; cookieSecure: "auto" | "true" | "false" };
+  trustProxy: boolean;
+  admin: { username: string | undefined; password: string | undefined };
+  cronSecret: string | undefined;
+  backup: {
+    /** Cron expression, or `null` when the in-process timer is off. */
+    schedule: string | null;
+    timezone: string;
+    compression: "none" | "gzip";
+    keepScheduled: number;
+    keepChange: number;
+    keepOtherDays: number;
+    webhookUrl: string | undefined;
+  };
+  maxUploadBytes: number;
+  logLevel: LogLevel;
+}
+
+/** Names of every environment variable Lifeboat reads (documented in the README). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
+/**
+ * Parses the environment once. Throws `ConfigError` naming each bad variable
+ * and what it expects; never reads `process.env` itself so tests can pass a map.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
+): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? "environment"),
+        message: i.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.DATA_DIR);
+  const databaseUrl = e.DATABASE_URL ?? `file:${path.join(dataDir, "app.db")}`;
+  const databaseIsLocal = databaseUrl.startsWith("file:");
+  let databasePath: string | undefined;
+  if (databaseIsLocal) {
+    const raw = decodeURIComponent(databaseUrl.slice("file:".length).replace(/^\/\/(?=\/)/, ""));
+    const withoutQuery = raw.split("?")[0]!;
+    if (withoutQuery === "" || withoutQuery === ":memory:") {
+      throw new ConfigError([
+        { variable: "DATABASE_URL", message: "a file: URL must name a database file" },
+      ]);
+    }
+    databasePath = path.resolve(cwd, withoutQuery);
+  }
+  const issues: { variable: string; message: string }[] = [];
+  if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 12) {
+    issues.push({ variable: "ADMIN_PASSWORD", message: "must be at least 12 characters long" });
+  }
+  if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_USERNAME === undefined) {
+    issues.push({ variable: "ADMIN_USERNAME", message: "is required when ADMIN_PASSWORD is set" });
+  }
+  if (issues.length) throw new ConfigError(issues);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: databaseIsLocal ? `file:${databasePath}` : databaseUrl,
+    databaseAuthToken: e.DATABASE_AUTH_TOKEN,
+    databaseIsLocal,
+    databasePath,
+    backupDir: path.resolve(cwd, e.BACKUP_DIR ?? path.join(dataDir, "backups")),
+    jwt: {
+      secret: e.JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      ttlSeconds: e.JWT_TTL_SECONDS,
+      jwksUrl: e.JWKS_URL,
+      roleClaim: e.JWT_ROLE_CLAIM,
+    },
+    session: { ttlSeconds: e.SESSION_TTL_SECONDS, cookieSecure: e.COOKIE_SECURE },
+    trustProxy: e.TRUST_PROXY,
+    admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
+    cronSecret: e.CRON_SECRET,
+    backup: {
+      schedule: e.BACKUP_SCHEDULE === "off" ? null : e.BACKUP_SCHEDULE,
+      timezone: e.BACKUP_TIMEZONE,
+      compression: e.BACKUP_COMPRESSION,
+      keepScheduled: e.BACKUP_KEEP_SCHEDULED,
+      keepChange: e.BACKUP_KEEP_CHANGE,
+      keepOtherDays: e.BACKUP_KEEP_OTHER_DAYS,
+      webhookUrl: e.BACKUP_WEBHOOK_URL,
+    },
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Typed domain errors. Domain modules throw these and know nothing of HTTP;
+ * `src/http/errors.ts` is the one place that maps them to a status and a body.
+ */
+export class AppError extends Error {
+  /** Stable machine-readable code, part of the API contract. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Input that fails validation (a field, a parameter). */
+export class ValidationError extends AppError {
+  constructor(message: string, readonly field?: string) {
+    super("invalid_input", message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = "Not found") {
+    super("not_found", message);
+  }
+}
+
+/** The request conflicts with the current state (e.g. the last admin). */
+export class ConflictError extends AppError {
+  constructor(message: string, code = "conflict") {
+    super(code, message);
+  }
+}
+
+/** Another backup or import is running; try again when it finishes. */
+export class BusyError extends AppError {
+  constructor(message = "Another backup or import is running; try again when it has finished.") {
+    super("busy", message);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = "Authentication required") {
+    super("unauthorized", message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = "You do not have permission to do this") {
+    super("forbidden", message);
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super("rate_limited", message);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(readonly limitBytes: number) {
+    super("too_large", `The upload is larger than the limit of ${limitBytes} bytes.`);
+  }
+}
+
+/** A backup file that cannot be restored; `line` points at the offending statement. */
+export class InvalidBackupError extends AppError {
+  constructor(
+    readonly reason: string,
+    readonly line?: number,
+    options?: { cause?: unknown },
+  ) {
+    super("invalid_backup", line !== undefined ? `line ${line}: ${reason}` : reason, options);
+  }
+}
+
+/** The database holds something a backup could not restore faithfully. */
+export class UnsupportedDatabaseError extends AppError {
+  constructor(message: string) {
+    super("unsupported_database", message);
+  }
+}

@@ -1,0 +1,101 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  AppError,
+  BusyError,
+  ConflictError,
+  ForbiddenError,
+  InvalidBackupError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnsupportedDatabaseError,
+  ValidationError,
+} from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { ErrorFragment, ErrorPage } from "../../templates/error.tsx";
+import { isHtmx, wantsJson } from "./render.tsx";
+
+/** The one mapping from domain error to HTTP status. */
+export function statusOf(err: unknown): ContentfulStatusCode {
+  if (err instanceof ValidationError) return 400;
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof BusyError || err instanceof ConflictError) return 409;
+  if (err instanceof PayloadTooLargeError) return 413;
+  if (err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError) return 422;
+  if (err instanceof TooManyRequestsError) return 429;
+  if (err instanceof HTTPException) return err.status as ContentfulStatusCode;
+  return 500;
+}
+
+const HTTP_CODES: Record<number, string> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "too_large",
+  415: "unsupported_media_type",
+  422: "invalid_input",
+  429: "rate_limited",
+};
+
+/** `{ code, message }` safe to show: internals of a 5xx never leave the server. */
+export function describeError(err: unknown, requestId?: string): { status: ContentfulStatusCode; code: string; message: string } {
+  const status = statusOf(err);
+  if (status >= 500) {
+    return {
+      status,
+      code: "internal",
+      message: `Something went wrong on the server${requestId ? ` (request ${requestId})` : ""}. The details are in the log.`,
+    };
+  }
+  if (err instanceof AppError) return { status, code: err.code, message: err.message };
+  const message = err instanceof HTTPException && err.message ? err.message : "Request refused";
+  return { status, code: HTTP_CODES[status] ?? "error", message };
+}
+
+/** Renders an error as JSON for the API and scripts, or as a fragment/page for the browser. */
+export function respondWithError(c: Context, err: unknown): Response | Promise<Response> {
+  const requestId = c.get("requestId") as string | undefined;
+  const { status, code, message } = describeError(err, requestId);
+  if (err instanceof TooManyRequestsError) c.header("Retry-After", String(err.retryAfterSeconds));
+  if (status === 401 && wantsJson(c)) c.header("WWW-Authenticate", 'Bearer realm="lifeboat"');
+  c.header("Cache-Control", "no-store");
+  if (wantsJson(c)) {
+    return c.json({ error: { code, message, ...(requestId ? { requestId } : {}) } }, status);
+  }
+  c.header("Vary", "HX-Request");
+  if (isHtmx(c)) {
+    // Error fragments land in the page's aria-live status region unless the
+    // element that asked names its own error target.
+    const target = c.req.header("HX-Error-Target") ?? "#status";
+    c.header("HX-Retarget", target);
+    c.header("HX-Reswap", "innerHTML");
+    return c.html(<ErrorFragment message={message} />, status);
+  }
+  return c.html(<ErrorPage status={status} message={message} />, status);
+}
+
+export function createErrorHandler(logger: Logger): ErrorHandler {
+  return (err, c) => {
+    const status = statusOf(err);
+    if (status >= 500) {
+      logger.error("request failed", {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        error: err,
+      });
+    }
+    return respondWithError(c, err);
+  };
+}
+
+export const notFoundHandler: NotFoundHandler = (c) =>
+  respondWithError(c, new NotFoundError(`No such page or route: ${c.req.method} ${c.req.path}`));
