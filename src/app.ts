@@ -3,7 +3,9 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Clock } from "./clock.ts";
+import type { Principal } from "./auth/principal.ts";
 import type { Config } from "./config.ts";
+import type { WriteGate } from "./db/write-gate.ts";
 import { backupDirCheck, databaseCheck, type ReadinessCheck } from "./health.ts";
 import { createErrorHandler, notFoundHandler } from "./http/errors.tsx";
 import { requestLogger } from "./http/request-logger.ts";
@@ -19,6 +21,8 @@ export interface AppDeps {
   db: Client;
   logger: Logger;
   clock: Clock;
+  /** Every in-process database write queues here (see write-gate.ts). */
+  writeGate: WriteGate;
   /** Extra readiness checks beyond the database and the backup folder. */
   readinessChecks?: ReadinessCheck[];
 }
@@ -27,6 +31,8 @@ export interface AppDeps {
 export type AppEnv = {
   Variables: {
     requestId: string;
+    /** Set by the auth middleware once the request is authenticated. */
+    principal?: Principal;
   };
 };
 

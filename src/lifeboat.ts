@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "./clock.ts";
 import { loadConfig, type Config } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { runMigrations } from "./db/migrate.ts";
+import { createWriteGate } from "./db/write-gate.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "./paths.ts";
 
@@ -50,7 +51,8 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     throw err;
   }
 
-  const app = createApp({ config, db, logger, clock });
+  const writeGate = createWriteGate();
+  const app = createApp({ config, db, logger, clock, writeGate });
   logger.info("lifeboat ready", {
     version: VERSION,
     database: config.databaseIsLocal ? config.databasePath : new URL(config.databaseUrl).host,
