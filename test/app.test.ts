@@ -23,7 +23,7 @@ describe("pages, assets and request logs", () => {
 
   it("renders the layout with its stylesheet, htmx and an aria-live status region", async () => {
     const lb = await bootTestLifeboat();
-    const res = await lb.app.request("/");
+    const res = await lb.app.request("/login");
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
@@ -35,7 +35,7 @@ describe("pages, assets and request logs", () => {
 
   it("sends secure headers with a CSP that allows no inline script", async () => {
     const lb = await bootTestLifeboat();
-    const res = await lb.app.request("/");
+    const res = await lb.app.request("/login");
     const csp = res.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
@@ -56,8 +56,8 @@ describe("pages, assets and request logs", () => {
 
   it("logs one JSON line per request with method, path, status, duration and request id", async () => {
     const lb = await bootTestLifeboat();
-    const res = await lb.app.request("/?token=very-secret-value");
-    const line = lb.logs.find((l) => l.msg === "request" && l.path === "/");
+    const res = await lb.app.request("/login?token=very-secret-value");
+    const line = lb.logs.find((l) => l.msg === "request" && l.path === "/login");
     expect(line).toMatchObject({ level: "info", method: "GET", status: 200, requestId: res.headers.get("x-request-id") });
     expect(typeof line?.durationMs).toBe("number");
     expect(JSON.stringify(lb.logs)).not.toContain("very-secret-value");

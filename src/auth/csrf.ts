@@ -1,0 +1,49 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { ForbiddenError } from "../errors.ts";
+import { SESSION_COOKIE } from "./session.ts";
+
+export interface CsrfProtectionOptions {
+  /** With TRUST_PROXY, the origin the proxy reports (X-Forwarded-Proto/Host) also counts as ours. */
+  trustProxy: boolean;
+}
+
+/**
+ * Refuses cross-site form posts (403 `ForbiddenError`, nothing runs) with Hono's
+ * `csrf` middleware: a state-changing request with a form or text body must
+ * come from our own origin (`Origin`) or say `Sec-Fetch-Site: same-origin`.
+ * JSON bodies cannot be sent cross-site without a CORS preflight, which Lifeboat
+ * never grants. Requests that carry a Bearer token and no session cookie are
+ * scripts, not browsers riding on a cookie, so they are not CSRF-prone and pass
+ * (e.g. `curl -F file=@backup.sql` with a token).
+ */
+export function csrfProtection(options: CsrfProtectionOptions): MiddlewareHandler {
+  const check = csrf({
+    origin: (origin, c) => origin === new URL(c.req.url).origin || (options.trustProxy && origin === forwardedOrigin(c)),
+  });
+  const noop = async () => {};
+  return async function csrfGuard(c, next) {
+    const bearerOnly = /^Bearer\s/i.test(c.req.header("Authorization") ?? "") && getCookie(c, SESSION_COOKIE) === undefined;
+    if (!bearerOnly) {
+      try {
+        await check(c, noop);
+      } catch (err) {
+        if (err instanceof HTTPException && err.status === 403) {
+          throw new ForbiddenError(
+            "Cross-site request refused: this form can only be sent from Lifeboat's own pages.",
+          );
+        }
+        throw err;
+      }
+    }
+    await next();
+  };
+}
+
+function forwardedOrigin(c: Context): string | undefined {
+  const proto = c.req.header("X-Forwarded-Proto")?.split(",")[0]?.trim();
+  const host = c.req.header("X-Forwarded-Host")?.split(",")[0]?.trim() ?? c.req.header("Host");
+  return proto && host ? `${proto}://${host}` : undefined;
+}

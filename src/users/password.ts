@@ -1,0 +1,95 @@
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+
+/** scrypt cost parameters; stored with every hash so they can be raised later. */
+export interface ScryptParams {
+  /** log2 of the CPU/memory cost N. */
+  ln: number;
+  r: number;
+  p: number;
+}
+
+/**
+ * OWASP's recommendation for scrypt (N=2^17, r=8, p=1): about 0.4 s and 128 MiB
+ * per hash on a small server, on Node and Deno alike.
+ */
+export const CURRENT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ ln: 17, r: 8, p: 1 });
+
+const KEY_LENGTH = 32;
+const SALT_LENGTH = 16;
+/** Hashes computed at once; each holds 128·N·r bytes (128 MiB), so a burst of logins stays bounded. */
+const MAX_CONCURRENT = 2;
+
+// Format: $scrypt$ln=17,r=8,p=1$<salt base64>$<hash base64> (a PHC-style string).
+const HASH_RE = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+function derive(password: string, salt: Buffer, params: ScryptParams, length: number): Promise<Buffer> {
+  const N = 2 ** params.ln;
+  // Node refuses by default above 32 MiB; leave headroom over the 128·N·r·p needed.
+  const maxmem = 128 * N * params.r * params.p + 32 * 1024 * 1024;
+  return withSlot(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        // The callback form runs on the thread pool: the event loop stays free.
+        scrypt(password.normalize("NFC"), salt, length, { N, r: params.r, p: params.p, maxmem }, (err, key) =>
+          err ? reject(err) : resolve(key),
+        );
+      }),
+  );
+}
+
+function parse(stored: string): { params: ScryptParams; salt: Buffer; hash: Buffer } | null {
+  const m = HASH_RE.exec(stored);
+  if (!m) return null;
+  const params = { ln: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
+  if (params.ln < 10 || params.ln > 22 || params.r < 1 || params.p < 1) return null;
+  return { params, salt: Buffer.from(m[4]!, "base64"), hash: Buffer.from(m[5]!, "base64") };
+}
+
+/** Hashes a password with a fresh random salt; returns the self-describing string to store. */
+export async function hashPassword(password: string, params: ScryptParams = CURRENT_SCRYPT): Promise<string> {
+  const salt = randomBytes(SALT_LENGTH);
+  const hash = await derive(password, salt, params, KEY_LENGTH);
+  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+}
+
+/**
+ * True when `password` matches `stored`, compared in constant time. An
+ * unreadable stored value never matches (and still costs one hash).
+ */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parsed = parse(stored);
+  if (!parsed || parsed.hash.length === 0) {
+    await burnPasswordCheck(password);
+    return false;
+  }
+  const candidate = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
+  return timingSafeEqual(candidate, parsed.hash);
+}
+
+/**
+ * Spends the same time as checking a password against a real hash. Used when
+ * the username does not exist, so response times do not reveal which names do.
+ */
+export async function burnPasswordCheck(password: string): Promise<void> {
+  await derive(password, randomBytes(SALT_LENGTH), CURRENT_SCRYPT, KEY_LENGTH);
+}
+
+/** A random password for a generated account: 24 URL-safe characters (144 bits). */
+export function generatePassword(): string {
+  return randomBytes(18).toString("base64url");
+}
