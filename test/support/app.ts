@@ -1,9 +1,17 @@
 import { bootLifeboat, type Lifeboat } from "../../src/lifeboat.ts";
-import type { Clock } from "../../src/clock.ts";
+import type { Clock, Timers } from "../../src/clock.ts";
 import { tempDir } from "./temp.ts";
 import { afterEach } from "vitest";
 
 const open: Lifeboat[] = [];
+
+/**
+ * Timers that never fire: by default the backup schedule and the 5 s change
+ * backups do not run on their own in a test, so a test sees only the backups
+ * it makes and never a surprise "busy" (a pending change backup is still
+ * written at close). test/schedule/support/manual-time.ts drives them instead.
+ */
+const STILL_TIMERS: Timers = { setTimeout: () => null, clearTimeout: () => {} };
 
 export interface TestLifeboat extends Lifeboat {
   dataDir: string;
@@ -17,13 +25,14 @@ export interface TestLifeboat extends Lifeboat {
  */
 export async function bootTestLifeboat(
   env: Record<string, string | undefined> = {},
-  options: { clock?: Clock; dataDir?: string } = {},
+  options: { clock?: Clock; dataDir?: string; timers?: Timers } = {},
 ): Promise<TestLifeboat> {
   const dataDir = options.dataDir ?? (await tempDir());
   const logs: Record<string, unknown>[] = [];
   const lifeboat = await bootLifeboat({
     env: { DATA_DIR: dataDir, LOG_LEVEL: "debug", ...env },
     ...(options.clock ? { clock: options.clock } : {}),
+    timers: options.timers ?? STILL_TIMERS,
     logWrite: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
   open.push(lifeboat);

@@ -1,0 +1,57 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach } from "vitest";
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  while (servers.length) {
+    const s = servers.pop()!;
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+export interface WebhookServer {
+  url: string;
+  /** Every request received: status answered and parsed JSON body. */
+  received: { status: number; body: unknown; contentType: string | undefined }[];
+  /** Resolves once `n` requests have arrived (polls; fails after 20 s). */
+  waitFor(n: number): Promise<void>;
+}
+
+/** A webhook receiver on 127.0.0.1 answering each request with the next status in `statuses` (then 204). */
+export async function webhookServer(statuses: number[]): Promise<WebhookServer> {
+  const received: WebhookServer["received"] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const status = statuses[received.length] ?? 204;
+      received.push({ status, body: JSON.parse(body), contentType: req.headers["content-type"] });
+      res.writeHead(status).end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/lifeboat?token=s3cret-in-query`,
+    received,
+    async waitFor(n) {
+      const deadline = Date.now() + 20_000;
+      while (received.length < n) {
+        if (Date.now() > deadline) throw new Error(`webhook got ${received.length} requests, expected ${n}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
+
+/** Polls `cond` until true (fails after 20 s); for background work that the test cannot await. */
+export async function eventually(cond: () => boolean | Promise<boolean>, what = "condition"): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
