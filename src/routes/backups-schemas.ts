@@ -1,0 +1,131 @@
+import { z } from "@hono/zod-openapi";
+import { isSafeBackupName, SAFE_NAME_RE } from "../backups/storage.ts";
+import { BACKUP_TRIGGERS, type BackupMeta, type EngineActivity, type ImportResult } from "../backups/types.ts";
+import type { ScheduleStatus } from "../schedule/status.ts";
+
+/**
+ * The zod schemas of the backups API: the routes validate with them and the
+ * OpenAPI document is generated from them. The `Exact` checks at the end keep
+ * them equal to the engine's and the scheduler's TypeScript types, so the
+ * document cannot drift from what the handlers send.
+ */
+
+const isoDateTime = (description: string) =>
+  z.string().openapi({ format: "date-time", description, example: "2026-11-26T00:00:00.000Z" });
+
+export const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
+  description: "Why a backup was taken",
+});
+
+export const BackupMetaSchema = z
+  .object({
+    name: z.string().openapi({
+      description: "Server-generated file name; use it in the other routes",
+      example: "lifeboat-20261126-000000-manual.sql",
+    }),
+    createdAt: isoDateTime("When the backup was taken (ISO 8601 with offset)"),
+    size: z.number().int().openapi({ description: "Bytes on disk", example: 52431 }),
+    trigger: z.union([BackupTriggerSchema, z.literal("unknown")]).openapi({
+      description: "`unknown` for a file dropped into the backup folder by hand",
+    }),
+    actor: z.string().nullable().openapi({ description: "Who caused it (a username, `scheduler`, `cli`)", example: "admin" }),
+    sha256: z.string().nullable().openapi({ description: "Hex SHA-256 of the file as stored; null when not yet known" }),
+    compressed: z.boolean().openapi({ description: "True for `.sql.gz` files" }),
+    rowCounts: z.record(z.string(), z.number().int()).nullable().openapi({ description: "Rows per table at the time of the dump" }),
+    pinned: z.boolean().openapi({ description: "Pinned backups are never removed by retention" }),
+    periodKey: z.string().nullable().optional().openapi({ description: "Scheduled period this backup belongs to" }),
+  })
+  .openapi("Backup");
+
+export const BackupListSchema = z.array(BackupMetaSchema).openapi("BackupList", { description: "Newest first" });
+
+export const ImportResultSchema = z
+  .object({
+    source: z.string().openapi({ description: "The backup that was restored (for an upload, the stored copy)" }),
+    safetyBackup: z.string().openapi({ description: "The `pre-import` backup taken just before; restore it to undo" }),
+    tables: z.number().int().openapi({ description: "Tables restored" }),
+    rows: z.number().int().openapi({ description: "Rows restored" }),
+    durationMs: z.number().openapi({ description: "How long the import took, safety backup included" }),
+    migrated: z.array(z.number().int()).openapi({ description: "Lifeboat migrations applied after an import from an older version" }),
+  })
+  .openapi("ImportResult");
+
+const EngineActivitySchema = z
+  .object({
+    kind: z.enum(["backup", "import"]),
+    trigger: BackupTriggerSchema.optional(),
+    startedAt: isoDateTime("When it started"),
+    actor: z.string().nullable(),
+  })
+  .openapi("EngineActivity", { description: "What the engine is doing right now" });
+
+const LastRunSchema = z
+  .object({
+    at: isoDateTime("When the run finished"),
+    durationMs: z.number().nullable().openapi({ description: "Null when only the file is known" }),
+    size: z.number().int().nullable(),
+    name: z.string().nullable().openapi({ description: "The backup's name; null for a failure" }),
+    error: z.string().nullable().openapi({ description: "Why it failed; null for a success" }),
+    periodKey: z.string().nullable().optional(),
+  })
+  .openapi("LastRun");
+
+const lastRunsShape = Object.fromEntries(BACKUP_TRIGGERS.map((t) => [t, LastRunSchema.nullable()])) as Record<
+  (typeof BACKUP_TRIGGERS)[number],
+  z.ZodNullable<typeof LastRunSchema>
+>;
+
+export const ScheduleStatusSchema = z
+  .object({
+    schedule: z.string().nullable().openapi({ description: "BACKUP_SCHEDULE, or null when it is off", example: "0 0 * * *" }),
+    timezone: z.string().openapi({ example: "UTC" }),
+    nextRun: z.string().nullable().openapi({ format: "date-time", description: "Next scheduled backup; null when off" }),
+    nextPeriodKey: z.string().nullable(),
+    lastRuns: z.object(lastRunsShape).openapi({ description: "The last run of each kind, null when none is known" }),
+    running: EngineActivitySchema.nullable(),
+    pendingChange: z
+      .object({
+        since: isoDateTime("First change not yet in a backup"),
+        dueAt: isoDateTime("When its change backup will be taken"),
+        changes: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: "A change backup waiting for its quiet window" }),
+    instance: z.string().openapi({ description: "This instance's id" }),
+  })
+  .openapi("BackupStatus");
+
+/**
+ * Names the routes accept: the engine's own safe pattern (no separators, no
+ * leading dot, `.sql` or `.sql.gz`). A name that passes is then looked up in
+ * the listing by the engine (404 when absent); nothing else is ever opened.
+ */
+export const BackupNameParamSchema = z.object({
+  name: z
+    .string()
+    .regex(SAFE_NAME_RE, { error: "is not a backup name (letters, digits, '.', '_' or '-', ending in .sql or .sql.gz)" })
+    .refine(isSafeBackupName, { error: "is not a backup name ('..' is not allowed)" })
+    .openapi({
+      param: { name: "name", in: "path" },
+      description: "A backup's name as listed by GET /api/backups",
+      example: "lifeboat-20261126-000000-manual.sql",
+    }),
+});
+
+/** The multipart body of the upload routes. Documented here; streamed and checked by src/http/upload.ts. */
+export const UploadBodySchema = z
+  .object({
+    file: z.string().openapi({
+      format: "binary",
+      description: "A `.sql` or `.sql.gz` dump, checked by its content (not its name or type); at most MAX_UPLOAD_BYTES",
+    }),
+  })
+  .openapi("BackupUpload");
+
+// Compile-time proof that the schemas and the domain types agree, both ways.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree = <T extends true>(): T | undefined => undefined;
+agree<Exact<z.infer<typeof BackupMetaSchema>, BackupMeta>>();
+agree<Exact<z.infer<typeof ImportResultSchema>, ImportResult>>();
+agree<Exact<z.infer<typeof EngineActivitySchema>, EngineActivity>>();
+agree<Exact<z.infer<typeof ScheduleStatusSchema>, ScheduleStatus>>();

@@ -1,0 +1,72 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { freePort, start, waitForHttp } from "./support/process.ts";
+import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
+import { tempDir } from "./support/temp.ts";
+
+const DENO = path.resolve("node_modules/.bin/deno");
+const DENO_ARGS = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "src/main-deno.ts"];
+const ADMIN = { username: "admin", password: "correct horse battery staple" };
+
+describe("backups over HTTP under Deno", () => {
+  it("backs up, downloads, uploads (streamed multipart) and imports; refuses an oversized upload with 413", async () => {
+    const dataDir = await tempDir();
+    const port = await freePort();
+    const proc = start(DENO, DENO_ARGS, {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_PASSWORD: ADMIN.password,
+      MAX_UPLOAD_BYTES: "1MiB",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/healthz`, 60_000, proc);
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(ADMIN),
+    });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
+    const auth = { Authorization: `Bearer ${token}` };
+
+    const created = await fetch(`${base}/api/backups`, { method: "POST", headers: auth });
+    expect(created.status).toBe(201);
+    const { name } = (await created.json()) as { name: string };
+    const download = await fetch(`${base}/api/backups/${name}`, { headers: auth });
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-disposition")).toBe(`attachment; filename="${name}"`);
+    const dump = new Uint8Array(await download.arrayBuffer());
+    expect(dump).toEqual(new Uint8Array(await fs.readFile(path.join(dataDir, "backups", name))));
+
+    const form = new FormData();
+    form.append("file", new Blob([dump]), "backup.sql");
+    const stored = await fetch(`${base}/api/backups/upload`, { method: "POST", headers: auth, body: form });
+    expect(stored.status).toBe(201);
+    expect(((await stored.json()) as { trigger: string }).trigger).toBe("upload");
+
+    const imported = await fetch(`${base}/api/backups/import`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": MULTIPART_TYPE },
+      body: multipartBody(dump),
+    });
+    expect(imported.status).toBe(200);
+    expect(((await imported.json()) as { safetyBackup: string }).safetyBackup).toMatch(/-pre-import(-\d+)?\.sql$/);
+
+    const big = new Uint8Array(2 * 1024 * 1024).fill(0x2d);
+    const tooLarge = await fetch(`${base}/api/backups/upload`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": MULTIPART_TYPE },
+      body: multipartBody(big),
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe("too_large");
+    expect((await fs.readdir(path.join(dataDir, "backups"))).filter((f) => f.startsWith("."))).toEqual([]);
+
+    proc.child.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  });
+});
