@@ -15,9 +15,10 @@ export interface CsrfProtectionOptions {
  * `csrf` middleware: a state-changing request with a form or text body must
  * come from our own origin (`Origin`) or say `Sec-Fetch-Site: same-origin`.
  * JSON bodies cannot be sent cross-site without a CORS preflight, which Lifeboat
- * never grants. Requests that carry a Bearer token and no session cookie are
- * scripts, not browsers riding on a cookie, so they are not CSRF-prone and pass
- * (e.g. `curl -F file=@backup.sql` with a token).
+ * never grants. A request without a session cookie that carries a Bearer token,
+ * or that goes to the API, has no ambient credential for a forger to ride on, so
+ * it passes: `curl -F file=@backup.sql` with a token works, and a bare
+ * `curl -X POST /api/backups` gets the 401 it deserves rather than a 403.
  */
 export function csrfProtection(options: CsrfProtectionOptions): MiddlewareHandler {
   const check = csrf({
@@ -25,8 +26,10 @@ export function csrfProtection(options: CsrfProtectionOptions): MiddlewareHandle
   });
   const noop = async () => {};
   return async function csrfGuard(c, next) {
-    const bearerOnly = /^Bearer\s/i.test(c.req.header("Authorization") ?? "") && getCookie(c, SESSION_COOKIE) === undefined;
-    if (!bearerOnly) {
+    const noAmbientCredential =
+      getCookie(c, SESSION_COOKIE) === undefined &&
+      (/^Bearer\s/i.test(c.req.header("Authorization") ?? "") || c.req.path.startsWith("/api/"));
+    if (!noAmbientCredential) {
       try {
         await check(c, noop);
       } catch (err) {

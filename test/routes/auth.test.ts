@@ -27,12 +27,14 @@ describe("POST /api/auth/login", () => {
     const res = await apiLogin(lb, { username: ADMIN.username, password: ADMIN.password });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
+    const after = Date.now();
     const body = (await res.json()) as { token: string; expiresAt: string };
     expect(Object.keys(body).sort()).toEqual(["expiresAt", "token"]);
     expect(body.token.split(".")).toHaveLength(3);
-    const ttl = (Date.parse(body.expiresAt) - before) / 1000;
-    expect(ttl).toBeGreaterThan(890);
-    expect(ttl).toBeLessThanOrEqual(901);
+    // exp is whole seconds: issued between `before` and `after`, valid JWT_TTL_SECONDS from then.
+    const expiresAt = Date.parse(body.expiresAt);
+    expect(expiresAt).toBeGreaterThan(before + 899_000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 900_000);
     expect(JSON.stringify(lb.logs)).not.toContain(body.token);
   });
 
