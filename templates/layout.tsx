@@ -69,7 +69,11 @@ export function Layout(props: LayoutProps) {
         <a class="skip" href="#main">Skip to content</a>
         <header class="topbar">
           <a class="brand" href="/">
-            <span aria-hidden="true">⛵</span> Lifeboat
+            <svg class="logo" aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+              <circle cx="12" cy="12" r="8" fill="none" stroke="currentColor" stroke-width="4" stroke-dasharray="6.28 6.28" />
+              <circle cx="12" cy="12" r="10" fill="none" stroke="currentColor" stroke-width="1" />
+            </svg>{" "}
+            Lifeboat
           </a>
           {nav.length > 0 && (
             <nav aria-label="Main">
