@@ -4,6 +4,12 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Clock } from "./clock.ts";
 import type { Principal } from "./auth/principal.ts";
+import type { Auth } from "./auth/auth.ts";
+import { csrfProtection } from "./auth/csrf.ts";
+import type { EventBus } from "./events.ts";
+import type { UserChangeEvent } from "./users/events.ts";
+import type { UserService } from "./users/service.ts";
+import type { BackupEngine } from "./backups/engine.ts";
 import type { Config } from "./config.ts";
 import type { WriteGate } from "./db/write-gate.ts";
 import { backupDirCheck, databaseCheck, type ReadinessCheck } from "./health.ts";
@@ -14,6 +20,13 @@ import type { Logger } from "./logger.ts";
 import { VERSION } from "./paths.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.tsx";
+import { authRoutes } from "./routes/auth.tsx";
+import { userRoutes } from "./routes/users.tsx";
+import { apiDocsRoutes } from "./routes/api-docs.tsx";
+import { backupRoutes } from "./routes/backups.tsx";
+import { otherApiRoutesForDocs } from "./routes/api-docs-registry.ts";
+import { cronRoutes } from "./routes/cron.ts";
+import type { Scheduler } from "./schedule/scheduler.ts";
 
 /** Everything the HTTP app needs, built by the runtime entry (or a test) and passed in. */
 export interface AppDeps {
@@ -25,6 +38,20 @@ export interface AppDeps {
   writeGate: WriteGate;
   /** Extra readiness checks beyond the database and the backup folder. */
   readinessChecks?: ReadinessCheck[];
+  /** The user database (accounts, passwords, audit trail). */
+  users: UserService;
+  /** Who a request comes from: tokens, sessions, login rate limit, client address. */
+  auth: Auth;
+  /** One event per committed change of the user database (the scheduler subscribes). */
+  events: EventBus<UserChangeEvent>;
+  /** The backup engine (src/backups/engine.ts): the verbs the backup routes call. */
+  backups: BackupEngine;
+  /**
+   * Automatic backups (src/schedule/scheduler.ts): `scheduleStatus()` for the
+   * status route, `triggerScheduled()` for POST /api/cron/backup. Built and
+   * started by bootLifeboat; without it the cron route answers 404.
+   */
+  scheduler?: Scheduler;
 }
 
 /** Variables routes can read from the context. */
@@ -70,10 +97,39 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(requestLogger(deps.logger));
   app.use(SECURITY_HEADERS);
+  // The cron trigger accepts only the Authorization header, never a cookie, so a
+  // cross-site form cannot ride on it; registered before the CSRF guard so a bare
+  // `curl -X POST` gets its own answer (404 disabled / 401) instead of a CSRF 403.
+  if (deps.scheduler) {
+    app.route("/", cronRoutes({ scheduler: deps.scheduler, cronSecret: deps.config.cronSecret, auth: deps.auth }));
+  }
+  // Cross-site form posts are refused before any route runs (see auth/csrf.ts).
+  app.use(csrfProtection({ trustProxy: deps.config.trustProxy }));
 
   app.route("/", assets.routes);
   app.route("/", healthRoutes({ readinessChecks, version: VERSION }));
-  app.route("/", homeRoutes({ readinessChecks, version: VERSION, assetVersion: assets.version }));
+  app.route("/", homeRoutes({ readinessChecks, version: VERSION, assetVersion: assets.version, auth: deps.auth }));
+  app.route("/", authRoutes({ auth: deps.auth, assetVersion: assets.version }));
+  app.route("/", userRoutes({ auth: deps.auth, users: deps.users, assetVersion: assets.version }));
+  // Backups: /api/backups (JSON) and /admin/backups (htmx), one handler per action.
+  const backups = backupRoutes({
+    engine: deps.backups,
+    ...(deps.scheduler ? { scheduleStatus: () => deps.scheduler!.scheduleStatus() } : {}),
+    auth: deps.auth,
+    config: deps.config,
+    assetVersion: assets.version,
+  });
+  app.route("/", backups);
+  // The OpenAPI document and the readable reference, generated from the routes' zod schemas.
+  app.route(
+    "/",
+    apiDocsRoutes({
+      auth: deps.auth,
+      version: VERSION,
+      assetVersion: assets.version,
+      sources: () => [backups, otherApiRoutesForDocs({ cron: Boolean(deps.scheduler) })],
+    }),
+  );
 
   app.notFound(notFoundHandler);
   app.onError(createErrorHandler(deps.logger));

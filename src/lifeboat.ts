@@ -2,13 +2,21 @@ import fs from "node:fs/promises";
 import type { Client } from "@libsql/client";
 import type { Hono } from "hono";
 import { createApp, type AppEnv } from "./app.ts";
-import { systemClock, type Clock } from "./clock.ts";
+import { systemClock, systemTimers, type Clock, type Timers } from "./clock.ts";
+import { createScheduler, type Scheduler, type SchedulerOptions } from "./schedule/scheduler.ts";
 import { loadConfig, type Config } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { runMigrations } from "./db/migrate.ts";
 import { createWriteGate } from "./db/write-gate.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "./paths.ts";
+import { createAuth } from "./auth/auth.ts";
+import { loadJwtSecret } from "./auth/secret.ts";
+import { createEventBus, type EventBus } from "./events.ts";
+import type { UserChangeEvent } from "./users/events.ts";
+import { createUserService, type UserService } from "./users/service.ts";
+import { createBackupEngine, type BackupEngine } from "./backups/engine.ts";
+import { preMigrationBackup } from "./backups/pre-migration.ts";
 
 export interface BootOptions {
   env: Record<string, string | undefined>;
@@ -16,6 +24,10 @@ export interface BootOptions {
   clock?: Clock;
   /** Where log lines go (tests capture them); stdout by default. */
   logWrite?: (line: string) => void;
+  /** Timers of the backup schedule and change backups (tests move time with their own). */
+  timers?: Timers;
+  /** Tuning of automatic backups (quiet window, lease, waits); defaults suit production. */
+  scheduler?: SchedulerOptions;
 }
 
 /** A running Lifeboat, minus the listening socket (which belongs to the runtime entry). */
@@ -24,6 +36,14 @@ export interface Lifeboat {
   logger: Logger;
   db: Client;
   app: Hono<AppEnv>;
+  /** The user database (accounts, passwords, audit trail). */
+  users: UserService;
+  /** One event per committed change of the user database; subscribe with `events.on`. */
+  events: EventBus<UserChangeEvent>;
+  /** The backup engine: backups, imports, the backup folder. */
+  backups: BackupEngine;
+  /** Automatic backups: schedule, external trigger, change backups, retention, status. */
+  scheduler: Scheduler;
   /** Finishes pending work (e.g. a queued change backup) and closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -44,15 +64,66 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
   await fs.mkdir(config.backupDir, { recursive: true, mode: 0o700 });
 
   const db = await openDatabase(config);
+  const writeGate = createWriteGate();
+  const backups = createBackupEngine({ config, db, logger, clock, writeGate });
   try {
-    await runMigrations(db, { logger, now: () => clock.now() });
+    const leftovers = await backups.cleanupTemporaryFiles();
+    if (leftovers.length > 0) logger.info("removed leftover temporary files", { files: leftovers });
+    // Pending migrations on a database that holds data: back it up first.
+    await runMigrations(db, { logger, now: () => clock.now(), beforeApply: preMigrationBackup({ engine: backups, db, logger }) });
   } catch (err) {
+    await backups.close();
     db.close();
     throw err;
   }
 
-  const writeGate = createWriteGate();
-  const app = createApp({ config, db, logger, clock, writeGate });
+  const events = createEventBus<UserChangeEvent>((err) => logger.error("a user change listener failed", { error: err }));
+  const users = createUserService({ db, writeGate, clock, events });
+  let auth;
+  try {
+    const secret = await loadJwtSecret(config, logger);
+    await users.ensureFirstAdmin(config.admin, logger);
+    auth = createAuth({ config, users, secret, clock, logger });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const scheduler = createScheduler(
+    {
+      config,
+      db,
+      writeGate,
+      logger,
+      clock,
+      timers: options.timers ?? systemTimers,
+      engine: backups,
+      engineEvents: backups.events,
+      userChanges: events,
+    },
+    options.scheduler,
+  );
+  const app = createApp({
+    config,
+    db,
+    logger,
+    clock,
+    writeGate,
+    users,
+    auth,
+    events,
+    backups,
+    scheduler,
+    readinessChecks: [scheduler.readinessCheck()],
+  });
+  try {
+    // Arms the timer and, in the background, takes a missed scheduled backup.
+    await scheduler.start();
+  } catch (err) {
+    await scheduler.stop();
+    await backups.close();
+    db.close();
+    throw err;
+  }
   logger.info("lifeboat ready", {
     version: VERSION,
     database: config.databaseIsLocal ? config.databasePath : new URL(config.databaseUrl).host,
@@ -65,8 +136,16 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     logger,
     db,
     app,
+    users,
+    events,
+    backups,
+    scheduler,
     close() {
       closing ??= (async () => {
+        // A running backup or import finishes first (an import rolls back only on failure).
+        // No new scheduled run; a pending change backup is written; webhooks get a last try.
+        await scheduler.stop();
+        await backups.close();
         db.close();
         logger.info("lifeboat stopped");
       })();

@@ -50,3 +50,65 @@ export interface EngineActivity {
   startedAt: string;
   actor: string | null;
 }
+
+/** A failure as the engine reports it in events and `lastResults()` (never a stack). */
+export interface EngineErrorInfo {
+  /** The typed error's code (`busy`, `invalid_backup`, `unsupported_database`, …) or `internal`. */
+  code: string;
+  message: string;
+}
+
+/** How the last backup of this process ended. */
+export type BackupOutcome =
+  | {
+      ok: true;
+      trigger: BackupTrigger;
+      actor: string | null;
+      periodKey: string | null;
+      startedAt: string;
+      finishedAt: string;
+      durationMs: number;
+      backup: BackupMeta;
+    }
+  | {
+      ok: false;
+      trigger: BackupTrigger;
+      actor: string | null;
+      periodKey: string | null;
+      startedAt: string;
+      finishedAt: string;
+      durationMs: number;
+      error: EngineErrorInfo;
+    };
+
+/** How the last import of this process ended. */
+export type ImportOutcome =
+  | { ok: true; actor: string | null; startedAt: string; finishedAt: string; durationMs: number; result: ImportResult }
+  | {
+      ok: false;
+      actor: string | null;
+      /** The backup that was to be restored, when it got that far. */
+      source: string | null;
+      startedAt: string;
+      finishedAt: string;
+      durationMs: number;
+      error: EngineErrorInfo;
+    };
+
+/** The last result per kind, for the status route; null when none ran in this process. */
+export interface EngineResults {
+  backup: BackupOutcome | null;
+  import: ImportOutcome | null;
+}
+
+/**
+ * What the engine announces once the work is done and the files are in place.
+ * `backup.created` / `backup.failed` cover every trigger, pre-import and
+ * pre-migration backups included.
+ */
+export type BackupEngineEvent =
+  | ({ type: "backup.created" } & Extract<BackupOutcome, { ok: true }>)
+  | ({ type: "backup.failed" } & Extract<BackupOutcome, { ok: false }>)
+  | { type: "backup.deleted"; name: string }
+  | ({ type: "import.completed" } & Extract<ImportOutcome, { ok: true }>)
+  | ({ type: "import.failed" } & Extract<ImportOutcome, { ok: false }>);

@@ -1,0 +1,219 @@
+/**
+ * The backup worker thread: the heavy, synchronous work of an export or an
+ * import on a local database file runs here, never on the thread that serves
+ * HTTP. A `PRAGMA integrity_check`, building an index, the COMMIT of a large
+ * transaction or its WAL checkpoint each take seconds inside one native call;
+ * here they only keep this thread busy, so `/healthz` stays fast. The worker
+ * also reads and checks the dump file itself, so statements never have to be
+ * copied between threads.
+ *
+ * One worker serves one job — a backup, or the steps of one import: open the
+ * write transaction, check the file, write the safety backup (on a second,
+ * read-only connection, which sees the state under the write lock), apply,
+ * check and commit — and is then terminated. Messages are `WorkerRequest` →
+ * `WorkerResponse`, handled one at a time in order.
+ */
+import v8 from "node:v8";
+import vm from "node:vm";
+import { parentPort } from "node:worker_threads";
+import { BusyError } from "../errors.ts";
+import type { DumpHeader } from "./dump-reader.ts";
+import { writeDump, type ByteSink } from "./dump-writer.ts";
+import { createFileSink } from "./file-sink.ts";
+import {
+  applyChunk,
+  chunkStatements,
+  clearDatabase,
+  finishImport,
+  readDumpFile,
+  validateDumpFile,
+  type ApplyConnection,
+} from "./import.ts";
+import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
+import { serializeError, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
+
+/**
+ * Page cache of the import connection, in KiB. Small while rows go in (they
+ * are appended in key order, and SQLite sizes an index build's sort buffer
+ * by it), larger for integrity_check and foreign_key_check, which look pages
+ * up all over the database.
+ */
+const APPLY_CACHE_KIB = 4 * 1024;
+const CHECK_CACHE_KIB = 16 * 1024;
+/** Bytes processed between two young-generation collections (see `collectGarbage`). */
+const GC_EVERY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Every page of an export and every chunk of a dump allocates fresh buffers
+ * and strings; left to its own heuristics V8 lets tens of MB of them pile up
+ * before it collects (external memory counts against a 64 MB soft limit).
+ * A scavenge every few MB keeps this thread's memory flat for a 1 GB file at a
+ * cost of a few milliseconds per collection. `gc` is exposed for this
+ * worker's own context only.
+ */
+const collectGarbage: (type?: "minor" | "major") => void = (() => {
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
+    return (type = "minor") => gc({ type });
+  } catch {
+    return () => {};
+  }
+})();
+
+function gcEvery(bytes: number): (n: number) => void {
+  let since = 0;
+  return (n) => {
+    since += n;
+    if (since >= bytes) {
+      since = 0;
+      collectGarbage();
+    }
+  };
+}
+
+let importDb: NativeDatabase | null = null;
+let importConn: ApplyConnection | null = null;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? "";
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+}
+
+function closeImport(): void {
+  if (importDb) {
+    try {
+      if (importDb.inTransaction) importDb.exec("ROLLBACK");
+    } catch {
+      // the connection is being thrown away anyway
+    }
+    importDb.close();
+  }
+  importDb = null;
+  importConn = null;
+}
+
+function requireImport(): ApplyConnection {
+  if (!importConn) throw new Error("no import transaction is open in this worker");
+  return importConn;
+}
+
+async function handle(req: WorkerRequest): Promise<unknown> {
+  switch (req.op) {
+    case "export": {
+      const db = openNative(req.dbPath, { busyTimeoutMs: req.busyTimeoutMs, readOnly: true });
+      const file = await createFileSink(req.tempPath, { gzip: req.gzip }).catch((err: unknown) => {
+        db.close();
+        throw err;
+      });
+      const tick = gcEvery(GC_EVERY_BYTES);
+      const sink: ByteSink = {
+        write(bytes) {
+          tick(bytes.byteLength);
+          return file.write(bytes);
+        },
+      };
+      try {
+        // Deferred: the snapshot starts at the first read and holds for the whole dump.
+        db.exec("BEGIN");
+        const summary = await writeDump(nativeSnapshot(db, () => collectGarbage("major")), sink, {
+          createdAt: new Date(req.createdAt),
+          trigger: req.trigger,
+          lifeboatVersion: req.lifeboatVersion,
+          ...(req.statementBytes ? { statementBytes: req.statementBytes } : {}),
+        });
+        db.exec("COMMIT");
+        const stored = await file.finish();
+        return { ...summary, ...stored };
+      } catch (err) {
+        await file.abort();
+        throw err;
+      } finally {
+        db.close();
+      }
+    }
+    case "import-open": {
+      closeImport();
+      const db = openNative(req.dbPath, { busyTimeoutMs: req.busyTimeoutMs, cacheKiB: APPLY_CACHE_KIB });
+      try {
+        // Off before BEGIN (it cannot change inside a transaction): dropping and
+        // refilling tables must not cascade; foreign_key_check runs at the end instead.
+        db.exec("PRAGMA foreign_keys=OFF");
+        // This libsql build keeps temporary data in memory by default: index builds
+        // would sort a whole table in RAM. Temp files keep memory flat.
+        db.exec("PRAGMA temp_store=FILE");
+        // The WAL is checkpointed by the "checkpoint" step after the reply, not inside COMMIT.
+        db.exec("PRAGMA wal_autocheckpoint=0");
+        db.exec("BEGIN IMMEDIATE");
+      } catch (err) {
+        db.close();
+        if (isBusy(err)) throw new BusyError("The database is locked by another writer; try again when it is free.");
+        throw err;
+      }
+      importDb = db;
+      const query = nativeQuerier(db);
+      importConn = {
+        exec: (sql) => void db.exec(sql),
+        query: (sql, args) => query(sql, args),
+        async settle() {
+          query.forget();
+          collectGarbage("major");
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+      };
+      return null;
+    }
+    case "validate":
+      return await validateDumpFile(req.filePath, { onBytes: gcEvery(GC_EVERY_BYTES) });
+    case "import-apply": {
+      const conn = requireImport();
+      await clearDatabase(conn);
+      let header: DumpHeader | null = null;
+      const tick = gcEvery(GC_EVERY_BYTES);
+      for await (const group of chunkStatements(readDumpFile(req.filePath, (h) => (header = h)))) {
+        let bytes = 0;
+        for (const chunk of group) {
+          await applyChunk(conn, chunk);
+          for (const s of chunk.statements) bytes += s.sql.length;
+        }
+        tick(bytes);
+      }
+      return header;
+    }
+    case "import-finish": {
+      importDb!.exec(`PRAGMA cache_size=-${CHECK_CACHE_KIB}`);
+      const outcome = await finishImport(requireImport(), req.options);
+      const t0 = Date.now();
+      if (req.commit) importDb!.exec("COMMIT");
+      else importDb!.exec("ROLLBACK");
+      outcome.timings.commitMs = Date.now() - t0;
+      if (!req.commit) closeImport();
+      return outcome;
+    }
+    case "import-rollback":
+      closeImport();
+      return null;
+    case "checkpoint":
+      try {
+        if (importDb && !importDb.inTransaction) importDb.prepare("PRAGMA wal_checkpoint(PASSIVE)").raw(true).all();
+      } finally {
+        closeImport();
+      }
+      return null;
+  }
+}
+
+const port = parentPort;
+let queue: Promise<void> = Promise.resolve();
+if (port) {
+  port.on("message", (msg: WorkerRequest) => {
+    // One at a time, in order: the steps of an import depend on each other.
+    queue = queue.then(() =>
+      handle(msg).then(
+        (value) => port.postMessage({ id: msg.id, ok: true, value } satisfies WorkerResponse),
+        (err: unknown) => port.postMessage({ id: msg.id, ok: false, error: serializeError(err) } satisfies WorkerResponse),
+      ),
+    );
+  });
+  port.postMessage({ id: 0, ok: true, value: "ready" } satisfies WorkerResponse);
+}

@@ -1,0 +1,637 @@
+import { Buffer, isUtf8 } from "node:buffer";
+import { UnsupportedDatabaseError } from "../errors.ts";
+
+/**
+ * Writes a Lifeboat dump: SQL text that `sqlite3 new.db < file` and Lifeboat's
+ * own import both restore to the same schema and values, type for type.
+ *
+ * How values stay exact: SQLite itself formats every value (`quote()` prints
+ * integers from their 64-bit form and REALs with enough digits to reload
+ * bit-for-bit), and one query returns a whole page of rows as one BLOB
+ * (`group_concat` of the row literals, cast to BLOB so no text ever passes
+ * through a JS string on the way out — libsql aborts the process on TEXT that
+ * is not valid UTF-8). Text holding NUL is written as `CAST(X'…' AS TEXT)`
+ * (`quote()` would cut it short), and so is text holding CR LF (the sqlite3
+ * shell drops a CR before each line feed it reads, even inside a string
+ * literal) or invalid UTF-8; ±Infinity as `1e999` and `-1e999` (`quote()`
+ * prints `Inf`). Pages use a cheaper expression and are formatted again value
+ * by value when their bytes show one of the rare cases (`pageNeedsExactPath`).
+ *
+ * Pages are keyset ranges (rowid, or the primary key of a WITHOUT ROWID table
+ * in its index order and collation), so memory stays at one page whatever the
+ * table size, and a remote database is read with one round trip per page.
+ * Everything runs inside the caller's read transaction: one snapshot.
+ */
+
+/** A value bound to a query. */
+export type SqlArg = bigint | number | string | Uint8Array | null;
+
+/**
+ * A read-only view of the database inside one read transaction (one snapshot).
+ * Rows come back as arrays: integers as bigint, REAL as number, BLOB as
+ * Uint8Array, TEXT as string (only ever asked for where it is known to be safe).
+ */
+export interface SnapshotSource {
+  query(sql: string, args?: readonly SqlArg[]): Promise<unknown[][]> | unknown[][];
+  /**
+   * Lets go of the statements kept so far; called after the schema is read
+   * and after each table (see `nativeQuerier` for why it matters).
+   */
+  settle?(): Promise<void> | void;
+}
+
+/** Where the dump's bytes go, in order. A returned promise is awaited (backpressure). */
+export interface ByteSink {
+  write(bytes: Uint8Array): void | Promise<void>;
+}
+
+export interface WriteDumpOptions {
+  createdAt: Date;
+  trigger: string;
+  lifeboatVersion: string;
+  /** Target size of one multi-row INSERT, in bytes (default 64 KiB). */
+  statementBytes?: number;
+}
+
+export interface DumpSummary {
+  /** Rows per table, as written in the header. */
+  rowCounts: Record<string, number>;
+  tables: number;
+  rows: number;
+}
+
+/** The first line of every Lifeboat dump. */
+export const DUMP_MAGIC = "-- Lifeboat backup";
+/** The last line of every complete Lifeboat dump. */
+export const DUMP_END = "-- end of Lifeboat backup";
+export const DUMP_FORMAT_VERSION = 1;
+
+const DEFAULT_STATEMENT_BYTES = 64 * 1024;
+const MAX_PAGE_ROWS = 10_000;
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** `"name"` with embedded quotes doubled: safe for any identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `'text'` with embedded quotes doubled. */
+export function quoteText(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * SQL expression that turns column `c` (already quoted) into its literal as
+ * text, for every storage class, exactly. Evaluated by SQLite, so no value is
+ * ever converted through a JS number or string. REALs: `quote()` reloads
+ * exactly except at the very top of the range (DBL_MAX prints with digits
+ * SQLite's parser rounds to Inf), where `%!.17g` is used; ±Infinity is
+ * `±1e999` (`quote()` prints `Inf`); -0.0 keeps its sign when the database has
+ * `atan2` (`negativeZero`). Text holding NUL or CR LF is `CAST(X'…' AS TEXT)`.
+ */
+export function literalExpr(c: string, negativeZero = false): string {
+  return (
+    `CASE typeof(${c}) ` +
+    `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 OR instr(${c}, char(13, 10)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
+    `WHEN 'real' THEN CASE WHEN ${c} > 1.7976931348623157e308 THEN '1e999' WHEN ${c} < -1.7976931348623157e308 THEN '-1e999' ` +
+    `WHEN abs(${c}) > 1.797693134862315e308 THEN printf('%!.17g', ${c}) ` +
+    (negativeZero ? `WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ` : "") +
+    `ELSE quote(${c}) END ` +
+    `ELSE quote(${c}) END`
+  );
+}
+
+/**
+ * The cheaper expression used for whole pages: it leaves out the checks whose
+ * trouble shows in the output bytes (`pageNeedsExactPath`): text with CR LF,
+ * `Inf` and DBL_MAX. A page where any of them shows is formatted again with
+ * `literalExpr`. NUL (which `quote()` would silently cut off) and -0.0 (which
+ * it prints as 0.0) cannot be seen afterwards, so they are handled here.
+ */
+export function fastLiteralExpr(c: string, negativeZero = false): string {
+  return (
+    `CASE typeof(${c}) ` +
+    `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
+    (negativeZero ? `WHEN 'real' THEN CASE WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ELSE quote(${c}) END ` : "") +
+    `ELSE quote(${c}) END`
+  );
+}
+
+const CRLF = Buffer.from("\r\n");
+const INF_MARKS = [Buffer.from("Inf,"), Buffer.from("Inf)")];
+const E308 = Buffer.from("e+308");
+
+/**
+ * True when a page formatted with `fastLiteralExpr` must be formatted again
+ * value by value: bytes that are not UTF-8 (TEXT holding invalid UTF-8), a CR
+ * LF (the sqlite3 shell would drop the CR), `Inf` (an infinity, or by chance
+ * text holding "Inf," or "Inf)") or an exponent of 308 (DBL_MAX, or text).
+ * False positives only cost time.
+ */
+function pageNeedsExactPath(page: Buffer): boolean {
+  return (
+    !isUtf8(page) ||
+    page.includes(CRLF) ||
+    INF_MARKS.some((m) => page.includes(m)) ||
+    page.includes(E308)
+  );
+}
+
+/** True when the database has SQLite's math functions (atan2 tells -0.0 from 0.0). */
+async function hasMathFunctions(source: SnapshotSource): Promise<boolean> {
+  try {
+    const r = await source.query("SELECT atan2(-0.0, -1.0) < 0");
+    return Number(r[0]?.[0]) === 1;
+  } catch {
+    return false;
+  }
+}
+
+function decodeName(bytes: unknown, what: string): string {
+  if (bytes === null || bytes === undefined) return "";
+  const b = toBytes(bytes);
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    throw new UnsupportedDatabaseError(`The ${what} is not valid UTF-8 text, so it cannot be written to a dump faithfully.`);
+  }
+}
+
+/** Normalises what the drivers return for a BLOB (Buffer, Uint8Array, ArrayBuffer). */
+export function toBytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (typeof v === "string") return utf8.encode(v);
+  throw new TypeError(`expected bytes, got ${typeof v}`);
+}
+
+function toBigInt(v: unknown): bigint {
+  if (typeof v === "bigint") return v;
+  if (typeof v === "number") return BigInt(v);
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return BigInt(v);
+  throw new TypeError(`expected an integer, got ${typeof v}`);
+}
+
+interface SchemaEntry {
+  rowid: bigint;
+  type: string;
+  name: string;
+  tblName: string;
+  sql: string | null;
+}
+
+interface KeyColumn {
+  quoted: string;
+  desc: boolean;
+  collate: string;
+}
+
+interface TablePlan {
+  name: string;
+  sql: string;
+  /** Quoted columns that are written (generated columns are not). */
+  columns: string[];
+  /** `rowid`: keyset on an integer; `pk`: a WITHOUT ROWID table's primary key. */
+  key: { kind: "rowid"; quoted: string; explicit: boolean } | { kind: "pk"; columns: KeyColumn[] };
+  rows: number;
+}
+
+async function rows(source: SnapshotSource, sql: string, args: readonly SqlArg[] = []): Promise<unknown[][]> {
+  return await source.query(sql, args);
+}
+
+async function readSchema(source: SnapshotSource): Promise<SchemaEntry[]> {
+  const out: SchemaEntry[] = [];
+  for (const r of await rows(
+    source,
+    "SELECT rowid, CAST(type AS BLOB), CAST(name AS BLOB), CAST(tbl_name AS BLOB), CAST(sql AS BLOB) FROM sqlite_schema ORDER BY rowid",
+  )) {
+    const name = decodeName(r[2], "name of a schema object");
+    out.push({
+      rowid: toBigInt(r[0]),
+      type: decodeName(r[1], `type of ${name}`),
+      name,
+      tblName: decodeName(r[3], `table name of ${name}`),
+      sql: r[4] === null ? null : decodeName(r[4], `definition of ${name}`),
+    });
+  }
+  return out;
+}
+
+const isInternal = (name: string) => name.toLowerCase().startsWith("sqlite_");
+
+async function planTable(source: SnapshotSource, entry: SchemaEntry): Promise<TablePlan> {
+  const name = entry.name;
+  const info = await rows(source, "SELECT CAST(name AS BLOB), pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid", [name]);
+  const all = info.map((r) => ({
+    name: decodeName(r[0], `a column name of table ${name}`),
+    pk: Number(r[1]),
+    hidden: Number(r[2]),
+  }));
+  // hidden 2 and 3 are generated columns (VIRTUAL, STORED): SQLite computes them again.
+  const columns = all.filter((c) => c.hidden !== 2 && c.hidden !== 3);
+  if (columns.some((c) => c.hidden !== 0)) {
+    throw new UnsupportedDatabaseError(`Table ${name} has hidden columns, which a dump cannot restore.`);
+  }
+  const listed = await rows(source, "SELECT wr FROM pragma_table_list(?1) WHERE schema = 'main'", [name]);
+  const withoutRowid = listed.length > 0 && Number(listed[0]![0]) === 1;
+  const indexes = await rows(source, "SELECT CAST(name AS BLOB), origin FROM pragma_index_list(?1)", [name]);
+  const pkIndex = indexes.find((r) => r[1] === "pk");
+  const count = Number(toBigInt((await rows(source, `SELECT count(*) FROM ${quoteIdent(name)}`))[0]![0]));
+
+  let key: TablePlan["key"];
+  if (withoutRowid) {
+    if (!pkIndex) throw new UnsupportedDatabaseError(`WITHOUT ROWID table ${name} has no primary key index.`);
+    const idx = decodeName(pkIndex[0], `an index name of table ${name}`);
+    const keyCols = await rows(
+      source,
+      "SELECT CAST(name AS BLOB), \"desc\", CAST(coll AS BLOB) FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+      [idx],
+    );
+    key = {
+      kind: "pk",
+      columns: keyCols.map((r) => ({
+        quoted: quoteIdent(decodeName(r[0], `a key column of table ${name}`)),
+        desc: Number(r[1]) === 1,
+        collate: decodeName(r[2], `a collation of table ${name}`) || "BINARY",
+      })),
+    };
+  } else {
+    const pkCols = all.filter((c) => c.pk > 0);
+    if (pkCols.length === 1 && !pkIndex) {
+      // INTEGER PRIMARY KEY: the column is the rowid, and writing it keeps the rowid.
+      key = { kind: "rowid", quoted: quoteIdent(pkCols[0]!.name), explicit: false };
+    } else {
+      const taken = new Set(all.map((c) => c.name.toLowerCase()));
+      const alias = ["rowid", "_rowid_", "oid"].find((a) => !taken.has(a));
+      if (!alias) {
+        throw new UnsupportedDatabaseError(
+          `Table ${name} has columns named rowid, _rowid_ and oid, so its rows cannot be read in rowid order.`,
+        );
+      }
+      // Written as an explicit column so rowids survive (sqlite3 .dump renumbers them).
+      key = { kind: "rowid", quoted: quoteIdent(alias), explicit: true };
+    }
+  }
+  if (entry.sql === null) throw new UnsupportedDatabaseError(`Table ${name} has no definition in sqlite_schema.`);
+  return { name, sql: entry.sql, columns: columns.map((c) => quoteIdent(c.name)), key, rows: count };
+}
+
+/** Buffers small writes into larger ones; the sink sees 256 KiB pieces or the remainder. */
+class Output {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly flushAt = 256 * 1024,
+  ) {}
+  async text(s: string): Promise<void> {
+    await this.bytes(utf8.encode(s));
+  }
+  async bytes(b: Uint8Array): Promise<void> {
+    this.parts.push(b);
+    this.size += b.byteLength;
+    if (this.size >= this.flushAt) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.size === 0) return;
+    const joined = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    this.parts = [];
+    this.size = 0;
+    const r = this.sink.write(joined);
+    if (r) await r;
+  }
+}
+
+/** Key values of one row, with their storage class, for binding in a range query. */
+type KeyValues = { type: string; value: SqlArg }[];
+
+function keyTypesSignature(k: KeyValues): string {
+  return k.map((v) => (v.type === "text" ? "t" : "v")).join("");
+}
+
+/** `?N`, or `CAST(?N AS TEXT)` for a text key fetched as bytes (exactly its stored bytes). */
+function param(n: number, type: string): string {
+  return type === "text" ? `CAST(?${n} AS TEXT)` : `?${n}`;
+}
+
+/**
+ * `(k1, k2, …)` strictly after (`op` `>`) or up to and including (`<=`) the
+ * given key, in index order: a DESC column flips the comparison, and each
+ * comparison uses the index's collation.
+ */
+function keyCondition(cols: KeyColumn[], key: KeyValues, firstParam: number, after: boolean): string {
+  const terms: string[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const eqs = [];
+    for (let j = 0; j < i; j++) {
+      eqs.push(`${cols[j]!.quoted} COLLATE ${quoteIdent(cols[j]!.collate)} = ${param(firstParam + j, key[j]!.type)}`);
+    }
+    const c = cols[i]!;
+    const forward = after !== c.desc; // ascending "after" or descending "up to": greater than
+    const op = forward ? ">" : "<";
+    const last = i === cols.length - 1;
+    const cmp = `${c.quoted} COLLATE ${quoteIdent(c.collate)} ${op}${!after && last ? "=" : ""} ${param(firstParam + i, key[i]!.type)}`;
+    terms.push(`(${[...eqs, cmp].join(" AND ")})`);
+  }
+  const c0 = cols[0]!;
+  const lead = `${c0.quoted} COLLATE ${quoteIdent(c0.collate)} ${after !== c0.desc ? ">=" : "<="} ${param(firstParam, key[0]!.type)}`;
+  // The leading range term lets SQLite seek in the primary key instead of scanning.
+  return `(${lead} AND (${terms.join(" OR ")}))`;
+}
+
+function orderBy(cols: KeyColumn[]): string {
+  return cols.map((c) => `${c.quoted} COLLATE ${quoteIdent(c.collate)}${c.desc ? " DESC" : ""}`).join(", ");
+}
+
+function keySelect(cols: KeyColumn[]): string {
+  return cols
+    .map((c) => `typeof(${c.quoted}), CASE WHEN typeof(${c.quoted}) = 'text' THEN CAST(${c.quoted} AS BLOB) ELSE ${c.quoted} END`)
+    .join(", ");
+}
+
+function readKey(row: unknown[], offset: number, n: number): KeyValues {
+  const out: KeyValues = [];
+  for (let i = 0; i < n; i++) {
+    const type = String(row[offset + 2 * i]);
+    let value = row[offset + 2 * i + 1] as SqlArg;
+    if (type === "text" || type === "blob") value = toBytes(value);
+    out.push({ type, value });
+  }
+  return out;
+}
+
+const QUOTE = 0x27;
+
+function hasCrLf(bytes: Uint8Array): boolean {
+  for (let i = bytes.indexOf(13); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(13, i + 1)) {
+    if (bytes[i + 1] === 10) return true;
+  }
+  return false;
+}
+
+/** Formats one value fetched by the slow path: text as bytes (checked), everything else as SQLite's literal. */
+function slowLiteral(type: string, raw: unknown): Uint8Array {
+  const bytes = toBytes(raw);
+  if (type !== "text") return bytes;
+  if (bytes.includes(0) || hasCrLf(bytes) || !isUtf8(bytes)) {
+    return utf8.encode(`CAST(X'${Buffer.from(bytes).toString("hex").toUpperCase()}' AS TEXT)`);
+  }
+  let quotes = 0;
+  for (const b of bytes) if (b === QUOTE) quotes++;
+  const out = new Uint8Array(bytes.length + quotes + 2);
+  let o = 0;
+  out[o++] = QUOTE;
+  for (const b of bytes) {
+    out[o++] = b;
+    if (b === QUOTE) out[o++] = QUOTE;
+  }
+  out[o++] = QUOTE;
+  return out;
+}
+
+/**
+ * Writes the whole database as a Lifeboat dump to `sink`. The caller opens the
+ * read transaction (the snapshot) and closes it afterwards. Throws
+ * `UnsupportedDatabaseError` before writing anything when the database holds
+ * something a dump cannot restore faithfully (virtual tables, a non-UTF-8
+ * encoding, a table whose rowid cannot be addressed).
+ */
+export async function writeDump(source: SnapshotSource, sink: ByteSink, options: WriteDumpOptions): Promise<DumpSummary> {
+  const target = options.statementBytes ?? DEFAULT_STATEMENT_BYTES;
+
+  const encoding = String((await rows(source, "PRAGMA encoding"))[0]?.[0] ?? "UTF-8");
+  if (encoding.toUpperCase() !== "UTF-8") {
+    throw new UnsupportedDatabaseError(
+      `The database uses the ${encoding} text encoding; Lifeboat dumps are UTF-8 and would not restore it as it is.`,
+    );
+  }
+
+  const schema = await readSchema(source);
+  const virtual = schema.filter((e) => e.type === "table" && e.sql !== null && /^\s*CREATE\s+VIRTUAL\s+TABLE\b/i.test(e.sql));
+  if (virtual.length > 0) {
+    throw new UnsupportedDatabaseError(
+      `The database has virtual table${virtual.length > 1 ? "s" : ""} ${virtual.map((v) => v.name).join(", ")}; ` +
+        "Lifeboat cannot back up virtual tables (such as fts5 or rtree) faithfully, so no backup was written.",
+    );
+  }
+  const strange = schema.filter(
+    (e) => e.type === "table" && isInternal(e.name) && !/^sqlite_(sequence|stat[1-4])$/i.test(e.name),
+  );
+  if (strange.length > 0) {
+    throw new UnsupportedDatabaseError(`The database has an unexpected internal table ${strange[0]!.name}.`);
+  }
+  const hasSequence = schema.some((e) => e.type === "table" && e.name.toLowerCase() === "sqlite_sequence");
+  const hasStat1 = schema.some((e) => e.type === "table" && e.name.toLowerCase() === "sqlite_stat1");
+
+  const tables: TablePlan[] = [];
+  for (const e of schema) {
+    if (e.type === "table" && !isInternal(e.name)) tables.push(await planTable(source, e));
+  }
+  const negativeZero = await hasMathFunctions(source);
+  const userVersion = toBigInt((await rows(source, "PRAGMA user_version"))[0]![0]);
+  const applicationId = toBigInt((await rows(source, "PRAGMA application_id"))[0]![0]);
+
+  await source.settle?.();
+  const rowCounts: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const t of tables) rowCounts[t.name] = t.rows;
+
+  const out = new Output(sink);
+  await out.text(
+    [
+      DUMP_MAGIC,
+      `-- format: ${DUMP_FORMAT_VERSION}`,
+      `-- lifeboat-version: ${options.lifeboatVersion}`,
+      `-- created-at: ${options.createdAt.toISOString()}`,
+      `-- trigger: ${options.trigger}`,
+      `-- rows: ${JSON.stringify(rowCounts)}`,
+      "PRAGMA foreign_keys=OFF;",
+      "BEGIN TRANSACTION;",
+      `PRAGMA user_version=${userVersion};`,
+      `PRAGMA application_id=${applicationId};`,
+      "",
+    ].join("\n"),
+  );
+
+  const literal = (c: string) => literalExpr(c, negativeZero);
+  const fast = (c: string) => fastLiteralExpr(c, negativeZero);
+  let totalRows = 0;
+  for (const t of tables) {
+    await out.text(`${t.sql};\n`);
+    totalRows += await writeTableRows(source, out, t, target, fast, literal);
+    await source.settle?.();
+  }
+
+  if (hasSequence) {
+    await out.text("DELETE FROM sqlite_sequence;\n");
+    await writeSingleRowInserts(source, out, "sqlite_sequence", ["name", "seq"], literal);
+  }
+  if (hasStat1) {
+    // Creates sqlite_stat1 as sqlite3 .dump does; the rows follow.
+    await out.text("ANALYZE sqlite_schema;\n");
+    await writeSingleRowInserts(source, out, "sqlite_stat1", ["tbl", "idx", "stat"], literal);
+  }
+
+  // Indexes, views and triggers after the data: triggers must not fire while
+  // rows are restored, and sqlite_schema order creates a view after the views it uses.
+  for (const e of schema) {
+    if (e.sql === null || isInternal(e.tblName) || isInternal(e.name)) continue;
+    if (e.type === "index" || e.type === "view" || e.type === "trigger") await out.text(`${e.sql};\n`);
+  }
+  await out.text(`COMMIT;\n${DUMP_END}\n`);
+  await out.flush();
+  return { rowCounts, tables: tables.length, rows: totalRows };
+}
+
+async function writeSingleRowInserts(
+  source: SnapshotSource,
+  out: Output,
+  table: string,
+  cols: string[],
+  literalExpr: (c: string) => string,
+): Promise<void> {
+  const expr = cols.map((c) => literalExpr(quoteIdent(c))).join(" || ',' || ");
+  const all = await rows(source, `SELECT CAST('INSERT INTO ${table} VALUES(' || ${expr} || ');' AS BLOB) FROM ${table} ORDER BY rowid`);
+  for (const r of all) {
+    const b = toBytes(r[0]);
+    // Written by SQLite itself; text that is not UTF-8 here would be hand-made and is refused.
+    if (!isUtf8(b)) throw new UnsupportedDatabaseError(`A row of ${table} holds text that is not valid UTF-8.`);
+    await out.bytes(b);
+    await out.text("\n");
+  }
+}
+
+/** Writes one table's rows as multi-row INSERTs of about `target` bytes each. Returns the rows written. */
+async function writeTableRows(
+  source: SnapshotSource,
+  out: Output,
+  t: TablePlan,
+  target: number,
+  fastLiteral: (c: string) => string,
+  exactLiteral: (c: string) => string,
+): Promise<number> {
+  if (t.rows === 0) return 0;
+  const table = quoteIdent(t.name);
+  const explicitRowid = t.key.kind === "rowid" && t.key.explicit;
+  const columnList = [...(explicitRowid ? [(t.key as { quoted: string }).quoted] : []), ...t.columns];
+  const head = utf8.encode(`INSERT INTO ${table}(${columnList.join(",")}) VALUES`);
+  const tail = utf8.encode(";\n");
+  const valueExprs = [...(explicitRowid ? [(t.key as { quoted: string }).quoted] : []), ...t.columns].map(fastLiteral);
+  const rowExpr = `'(' || ${valueExprs.join(" || ',' || ")} || ')'`;
+  const slowCols = columnList
+    .map((c) => `typeof(${c}), CASE WHEN typeof(${c}) = 'text' THEN CAST(${c} AS BLOB) ELSE CAST(${exactLiteral(c)} AS BLOB) END`)
+    .join(", ");
+
+  let limit = 16;
+  let written = 0;
+  const adapt = (bytes: number, n: number) => {
+    const avg = Math.max(1, bytes / Math.max(1, n));
+    limit = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(target / avg)));
+  };
+
+  const emitPage = async (blob: Uint8Array, n: number, slow: () => Promise<Uint8Array[]>) => {
+    await out.bytes(head);
+    if (!pageNeedsExactPath(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength))) {
+      await out.bytes(blob);
+    } else {
+      const rowsBytes = await slow();
+      for (let i = 0; i < rowsBytes.length; i++) {
+        if (i > 0) await out.text(",");
+        await out.bytes(rowsBytes[i]!);
+      }
+    }
+    await out.bytes(tail);
+    written += n;
+  };
+
+  const slowRows = async (sql: string, args: SqlArg[]): Promise<Uint8Array[]> => {
+    const result: Uint8Array[] = [];
+    for (const r of await rows(source, sql, args)) {
+      const parts: Uint8Array[] = [utf8.encode("(")];
+      for (let i = 0; i < columnList.length; i++) {
+        if (i > 0) parts.push(utf8.encode(","));
+        parts.push(slowLiteral(String(r[2 * i]), r[2 * i + 1]));
+      }
+      parts.push(utf8.encode(")"));
+      result.push(Buffer.concat(parts));
+    }
+    return result;
+  };
+
+  if (t.key.kind === "rowid") {
+    const k = t.key.quoted;
+    const inner = (where: string) =>
+      `SELECT max(r), count(*), CAST(group_concat(x, ',') AS BLOB) FROM (SELECT ${k} AS r, ${rowExpr} AS x FROM ${table}${where} ORDER BY ${k} LIMIT ?2)`;
+    const firstSql = inner(" WHERE ?1 IS NULL");
+    const nextSql = inner(` WHERE ${k} > ?1`);
+    const slowSql = `SELECT ${slowCols} FROM ${table} WHERE (?1 IS NULL OR ${k} > ?1) AND ${k} <= ?2 ORDER BY ${k}`;
+    let after: bigint | null = null;
+    for (;;) {
+      const asked = limit;
+      const page: unknown[] = (await rows(source, after === null ? firstSql : nextSql, [after, BigInt(asked)]))[0]!;
+      const n = Number(toBigInt(page[1]));
+      if (n === 0) break;
+      const max = toBigInt(page[0]);
+      const blob = toBytes(page[2]);
+      const from = after;
+      await emitPage(blob, n, () => slowRows(slowSql, [from, max]));
+      adapt(blob.byteLength, n);
+      after = max;
+      // A short page is the last one: nothing changes inside the snapshot.
+      if (n < asked) break;
+    }
+  } else {
+    const cols = t.key.columns;
+    const n = cols.length;
+    const ord = orderBy(cols);
+    const stmtCache = new Map<string, string>();
+    const sqlFor = (kind: string, after: KeyValues | null, upto: KeyValues | null, build: () => string) => {
+      const sig = `${kind}:${after ? keyTypesSignature(after) : "-"}:${upto ? keyTypesSignature(upto) : "-"}`;
+      let sql = stmtCache.get(sig);
+      if (!sql) {
+        sql = build();
+        stmtCache.set(sig, sql);
+      }
+      return sql;
+    };
+    const where = (after: KeyValues | null, upto: KeyValues | null) => {
+      const conds: string[] = [];
+      if (after) conds.push(keyCondition(cols, after, 1, true));
+      if (upto) conds.push(keyCondition(cols, upto, n + 1, false));
+      return conds.length ? ` WHERE ${conds.join(" AND ")}` : "";
+    };
+    // Exactly as many values as the statement's highest parameter number.
+    const bind = (after: KeyValues | null, upto: KeyValues | null, width = upto ? 2 * n : after ? n : 0): SqlArg[] => {
+      const args: SqlArg[] = [];
+      for (let i = 0; i < Math.min(n, width); i++) args.push(after ? after[i]!.value : null);
+      for (let i = n; i < width; i++) args.push(upto ? upto[i - n]!.value : null);
+      return args;
+    };
+    let after: KeyValues | null = null;
+    for (;;) {
+      // Where does this page end? The key of its last row, found in the primary key index.
+      const endSql = sqlFor("end", after, null, () => `SELECT ${keySelect(cols)} FROM ${table}${where(after, null)} ORDER BY ${ord} LIMIT 1 OFFSET ?${2 * n + 1}`);
+      const endRow: unknown[] | undefined = (await rows(source, endSql, [...bind(after, null, 2 * n), BigInt(limit - 1)]))[0];
+      const upto: KeyValues | null = endRow ? readKey(endRow, 0, n) : null;
+      const pageSql = sqlFor(
+        "page",
+        after,
+        upto,
+        () => `SELECT count(*), CAST(group_concat(x, ',') AS BLOB) FROM (SELECT ${rowExpr} AS x FROM ${table}${where(after, upto)} ORDER BY ${ord})`,
+      );
+      const args = bind(after, upto);
+      const page = (await rows(source, pageSql, args))[0]!;
+      const count = Number(toBigInt(page[0]));
+      if (count === 0) break;
+      const blob = toBytes(page[1]);
+      const slowSql = sqlFor("slow", after, upto, () => `SELECT ${slowCols} FROM ${table}${where(after, upto)} ORDER BY ${ord}`);
+      await emitPage(blob, count, () => slowRows(slowSql, args));
+      adapt(blob.byteLength, count);
+      if (!upto) break;
+      after = upto;
+    }
+  }
+  return written;
+}

@@ -1,0 +1,647 @@
+import { constants as fsConstants } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Client } from "@libsql/client";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import { BUSY_TIMEOUT_MS } from "../db/client.ts";
+import { MIGRATIONS, type Migration } from "../db/migrations/index.ts";
+import type { WriteGate } from "../db/write-gate.ts";
+import {
+  AppError,
+  BusyError,
+  ConflictError,
+  InvalidBackupError,
+  UnsupportedDatabaseError,
+  ValidationError,
+} from "../errors.ts";
+import { createEventBus, type EventBus } from "../events.ts";
+import type { Logger } from "../logger.ts";
+import { VERSION } from "../paths.ts";
+import { exportViaClient } from "./client-driver.ts";
+import { sniffDump, type DumpHeader } from "./dump-reader.ts";
+import type { DumpSummary } from "./dump-writer.ts";
+import type { FinishImportOptions, ValidatedDump } from "./import.ts";
+import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "./import-session.ts";
+import { assertSafeBackupName, createBackupStorage, type BackupStorage } from "./storage.ts";
+import {
+  BACKUP_TRIGGERS,
+  type BackupEngineEvent,
+  type BackupMeta,
+  type BackupOutcome,
+  type BackupTrigger,
+  type CreateBackupOptions,
+  type EngineActivity,
+  type EngineErrorInfo,
+  type EngineResults,
+  type ImportOutcome,
+  type ImportResult,
+} from "./types.ts";
+import { createWorkerPool, type DbWorker } from "./worker-client.ts";
+
+export interface BackupEngineDeps {
+  config: Pick<Config, "databaseUrl" | "databaseIsLocal" | "databasePath" | "backupDir" | "backup">;
+  /** The application's client: needed for a remote database (the `client` driver) only. */
+  db?: Client;
+  logger: Logger;
+  clock: Clock;
+  /** The import's write transaction holds the gate, so in-process writers queue instead of blocking the event loop. */
+  writeGate: WriteGate;
+  /** Lifeboat's migrations (default: all of them); an import migrates a dump forward to these. */
+  migrations?: readonly Migration[];
+  /**
+   * `native` (default for a `file:` database): the backup worker with raw libsql.
+   * `client`: `@libsql/client`, as for a remote database (tests use it on a file).
+   */
+  driver?: "native" | "client";
+  /** Target bytes of one INSERT in a dump (default 64 KiB; tests make pages small). */
+  statementBytes?: number;
+}
+
+/** What `verifyFile` found: the file is restorable, and what a restore would give. */
+export interface VerifyResult {
+  sha256: string;
+  size: number;
+  compressed: boolean;
+  header: DumpHeader | null;
+  tables: number;
+  rows: number;
+  /** Migrations a restore would apply (a dump from an older Lifeboat). */
+  migrated: number[];
+  durationMs: number;
+}
+
+/** The backup engine: every verb the routes, the scheduler and the CLI call. */
+export interface BackupEngine {
+  /** Takes a backup now. `BusyError` when another backup or import runs. */
+  createBackup(options: CreateBackupOptions): Promise<BackupMeta>;
+  /** Every backup in the folder, newest first. */
+  listBackups(): Promise<BackupMeta[]>;
+  /** One backup's metadata; `ValidationError` (bad name) or `NotFoundError`. */
+  getBackup(name: string): Promise<BackupMeta>;
+  /** The file's bytes as stored, for a download. The stream closes the file when done or cancelled. */
+  openBackup(name: string): Promise<{ meta: BackupMeta; stream: ReadableStream<Uint8Array> }>;
+  /** Deletes a backup; `ConflictError` for a pinned one or the one being imported. */
+  deleteBackup(name: string): Promise<void>;
+  /** Pins (retention never deletes it) or unpins a backup; kept in its sidecar. */
+  setPinned(name: string, pinned: boolean): Promise<BackupMeta>;
+  /** Validates an uploaded file as a dump and keeps it as an `upload` backup. The temp file is consumed or removed. */
+  storeUpload(tempPath: string, options: { actor: string | null }): Promise<BackupMeta>;
+  /** Replaces the database with a listed backup (safety backup first, all or nothing). */
+  importBackup(name: string, options: { actor: string | null }): Promise<ImportResult>;
+  /** `storeUpload`, then `importBackup` of the stored copy. The stored copy is removed again if the import fails. */
+  importUpload(tempPath: string, options: { actor: string | null }): Promise<ImportResult>;
+  /** Imports a file from anywhere (the CLI): stored as an `upload` backup first (removed again if the import fails); the file itself is left alone. */
+  importFile(filePath: string, options: { actor: string | null }): Promise<ImportResult>;
+  /** Checks a file end to end (sha256, validation, a dry-run restore into a scratch database); changes nothing. */
+  verifyFile(filePath: string): Promise<VerifyResult>;
+  /** Refuses the first bytes of an upload that is neither SQL text nor gzip (`InvalidBackupError`). */
+  checkUploadStart(firstBytes: Uint8Array): void;
+  /** What runs now, or null. */
+  activity(): EngineActivity | null;
+  /** The last backup and import outcome of this process. */
+  lastResults(): EngineResults;
+  /** Every finished backup, import and deletion. Listeners run after the files are in place. */
+  readonly events: EventBus<BackupEngineEvent>;
+  onBackupCreated(listener: (e: Extract<BackupEngineEvent, { type: "backup.created" }>) => void): () => void;
+  onBackupFailed(listener: (e: Extract<BackupEngineEvent, { type: "backup.failed" }>) => void): () => void;
+  /** Removes temp files left by processes that are gone (run at start). */
+  cleanupTemporaryFiles(): Promise<string[]>;
+  /** Refuses new work, waits for the running job and its WAL checkpoint, stops the backup workers. */
+  close(): Promise<void>;
+}
+
+/** A failure as events and `lastResults()` report it: the typed code, or `internal`. */
+function errorInfo(err: unknown): EngineErrorInfo {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  return { code: "internal", message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The same kind of error with a sentence in front (typed errors keep their status). */
+function prefixed(err: unknown, prefix: string): Error {
+  const message = `${prefix}${err instanceof Error ? err.message : String(err)}`;
+  if (err instanceof BusyError) return new BusyError(message);
+  if (err instanceof UnsupportedDatabaseError) return new UnsupportedDatabaseError(message);
+  if (err instanceof InvalidBackupError) return new InvalidBackupError(`${prefix}${err.reason}`, err.line);
+  return new Error(message, { cause: err });
+}
+
+/** Streams a file opened without following symlinks; closes it at the end or on cancel. */
+function fileStream(fh: fs.FileHandle): ReadableStream<Uint8Array> {
+  let closed = false;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      await fh.close().catch(() => {});
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const buffer = new Uint8Array(64 * 1024);
+          const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) {
+            await close();
+            controller.close();
+          } else {
+            controller.enqueue(buffer.subarray(0, bytesRead));
+          }
+        } catch (err) {
+          await close();
+          controller.error(err);
+        }
+      },
+      cancel: close,
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Builds the engine. Starts nothing: no timer, no thread. Work runs only when a
+ * verb is called, one backup or import at a time (in this process, and across
+ * processes sharing the backup folder through its lock file).
+ */
+export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
+  const { config, logger, clock } = deps;
+  const storage: BackupStorage = createBackupStorage(config.backupDir);
+  const migrations = deps.migrations ?? MIGRATIONS;
+  const native = (deps.driver ?? (config.databaseIsLocal ? "native" : "client")) === "native";
+  if (native && !config.databasePath) throw new Error("the native backup driver needs a local database file");
+  if (!native && !deps.db) throw new Error("the client backup driver needs the database client");
+  const client = () => deps.db!;
+  const workers = createWorkerPool(2);
+  const events = createEventBus<BackupEngineEvent>((err) => logger.error("a backup event listener failed", { error: err }));
+  const results: EngineResults = { backup: null, import: null };
+  let current: EngineActivity | null = null;
+  let currentJob: Promise<unknown> | null = null;
+  /** The backup being restored right now; it cannot be deleted meanwhile. */
+  let importing: string | null = null;
+  let closed = false;
+  /** Work that outlives a job (the checkpoint after an import); `close()` waits for it. */
+  const background = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    const settled = p.then(
+      () => {},
+      () => {},
+    );
+    background.add(settled);
+    void settled.then(() => background.delete(settled));
+  };
+
+  const describeBusy = (a: EngineActivity) =>
+    `${a.kind === "import" ? "An import" : `A${a.trigger ? ` ${a.trigger}` : ""} backup`} is running (started ${a.startedAt}${a.actor ? ` by ${a.actor}` : ""}); try again when it has finished.`;
+
+  /** Runs `fn` as the one job of this engine, holding the folder lock. */
+  async function exclusive<T>(activity: EngineActivity, fn: () => Promise<T>): Promise<T> {
+    if (closed) throw new BusyError("Lifeboat is shutting down; no new backup or import can start.");
+    if (current) throw new BusyError(describeBusy(current));
+    current = activity; // set before the first await: two calls in one tick cannot both start
+    const job = (async () => {
+      const lock = await storage.lock(activity.trigger ? { kind: activity.kind, trigger: activity.trigger } : { kind: activity.kind });
+      try {
+        return await fn();
+      } finally {
+        await lock.release();
+      }
+    })();
+    currentJob = job;
+    try {
+      return await job;
+    } finally {
+      current = null;
+      currentJob = null;
+    }
+  }
+
+  /**
+   * Writes one backup file and gives it its name. No events: the callers
+   * decide. `via`: the import's worker, whose read-only connection sees the
+   * state under the import's write lock; otherwise a worker of its own.
+   */
+  async function writeBackup(
+    trigger: BackupTrigger,
+    actor: string | null,
+    periodKey: string | null,
+    via?: DbWorker | null,
+  ): Promise<BackupMeta> {
+    const createdAt = clock.now();
+    const gzip = config.backup.compression === "gzip";
+    const tempPath = storage.tempPath(gzip ? ".sql.gz" : ".sql");
+    try {
+      let stored: DumpSummary & { size: number; sha256: string };
+      const common = {
+        tempPath,
+        gzip,
+        trigger,
+        lifeboatVersion: VERSION,
+        ...(deps.statementBytes ? { statementBytes: deps.statementBytes } : {}),
+      };
+      if (native) {
+        await fs.access(config.databasePath!).catch(() => {
+          throw new Error(`The database file ${config.databasePath} does not exist.`);
+        });
+        const request = {
+          op: "export" as const,
+          dbPath: config.databasePath!,
+          busyTimeoutMs: BUSY_TIMEOUT_MS,
+          createdAt: createdAt.toISOString(),
+          ...common,
+        };
+        type Stored = DumpSummary & { size: number; sha256: string };
+        stored = via ? await via.call<Stored>(request) : await workers.run((w) => w.call<Stored>(request));
+      } else {
+        stored = await exportViaClient(client(), { ...common, createdAt });
+      }
+      return await storage.place(tempPath, {
+        createdAt,
+        trigger,
+        actor,
+        sha256: stored.sha256,
+        size: stored.size,
+        rowCounts: stored.rowCounts,
+        periodKey,
+        compressed: gzip,
+      });
+    } catch (err) {
+      await fs.rm(tempPath, { force: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  function recordBackup(outcome: BackupOutcome): void {
+    results.backup = outcome;
+    if (outcome.ok) {
+      logger.info("backup created", {
+        name: outcome.backup.name,
+        trigger: outcome.trigger,
+        size: outcome.backup.size,
+        durationMs: outcome.durationMs,
+      });
+      events.emit({ type: "backup.created", ...outcome });
+    } else {
+      logger.error("backup failed", { trigger: outcome.trigger, error: outcome.error.message });
+      events.emit({ type: "backup.failed", ...outcome });
+    }
+  }
+
+  /** `writeBackup` with timing, the result record and the event. */
+  async function backupWithOutcome(trigger: BackupTrigger, actor: string | null, periodKey: string | null): Promise<BackupMeta> {
+    const started = clock.now();
+    const base = { trigger, actor, periodKey, startedAt: started.toISOString() };
+    try {
+      const backup = await writeBackup(trigger, actor, periodKey);
+      const finished = clock.now();
+      recordBackup({ ok: true, ...base, finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), backup });
+      return backup;
+    } catch (err) {
+      const finished = clock.now();
+      recordBackup({
+        ok: false,
+        ...base,
+        finishedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(),
+        error: errorInfo(err),
+      });
+      throw err;
+    }
+  }
+
+  /** Validates a file and places it as an `upload` backup (the temp file must be in the backup folder). */
+  async function storeValidated(tempPath: string, actor: string | null): Promise<{ meta: BackupMeta; validated: ValidatedDump }> {
+    const validated = await validateInWorker(workers, tempPath);
+    const started = clock.now();
+    const meta = await storage.place(tempPath, {
+      createdAt: started,
+      trigger: "upload",
+      actor,
+      sha256: validated.sha256,
+      size: validated.size,
+      rowCounts: validated.header?.rowCounts ?? null,
+      compressed: validated.compressed,
+    });
+    const iso = started.toISOString();
+    recordBackup({ ok: true, trigger: "upload", actor, periodKey: null, startedAt: iso, finishedAt: iso, durationMs: 0, backup: meta });
+    return { meta, validated };
+  }
+
+  /** Brings a file from outside into the backup folder as our own temp file (copy; the original stays). */
+  async function adoptFile(filePath: string, consume: boolean): Promise<string> {
+    const st = await fs.lstat(filePath).catch(() => null);
+    if (!st || !st.isFile()) {
+      if (consume) await fs.rm(filePath, { force: true }).catch(() => {});
+      throw new ValidationError(`${filePath} is not a regular file.`, "file");
+    }
+    const inFolder = path.dirname(path.resolve(filePath)) === storage.dir;
+    if (consume && inFolder) return filePath;
+    const temp = storage.tempPath(".upload");
+    try {
+      await fs.copyFile(filePath, temp, fsConstants.COPYFILE_EXCL);
+    } catch (err) {
+      await fs.rm(temp, { force: true }).catch(() => {});
+      throw err;
+    } finally {
+      if (consume) await fs.rm(filePath, { force: true }).catch(() => {});
+    }
+    return temp;
+  }
+
+  function finishOptions(header: DumpHeader | null, validated: ValidatedDump): FinishImportOptions {
+    return {
+      headerRowCounts: header?.rowCounts ?? validated.header?.rowCounts ?? null,
+      migrations: migrations.map((m) => ({ version: m.version, name: m.name, up: [...m.up] })),
+      now: clock.now().toISOString(),
+    };
+  }
+
+  /** A write transaction on the database: in the backup worker for a local file, over the client otherwise. */
+  const openSession = (): Promise<ImportSession> =>
+    native ? openWorkerSession(workers, config.databasePath!, BUSY_TIMEOUT_MS) : openClientSession(workers, client());
+
+  /**
+   * The import proper, inside the engine's job. Holds the write gate and the
+   * database's write lock (BEGIN IMMEDIATE) from before the safety backup to
+   * the commit, so the safety backup is exactly the state the import
+   * replaces. Steps: the file is checked end to end (nothing touched yet);
+   * the safety backup is written; the objects are replaced; the checks run;
+   * COMMIT. Any failure rolls back and drops the safety backup (nothing changed).
+   */
+  async function runImport(
+    filePath: string,
+    source: string,
+    actor: string | null,
+    alreadyValidated: ValidatedDump | null,
+  ): Promise<ImportResult> {
+    const started = clock.now();
+    importing = source;
+    try {
+      const result = await deps.writeGate.run(
+        async () => {
+          const session = await openSession();
+          let safetyBackup: BackupMeta | null = null;
+          let committed = false;
+          try {
+            const checked = alreadyValidated ?? (await session.validate(filePath));
+            const t1 = Date.now();
+            try {
+              safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
+            } catch (err) {
+              const now = clock.now();
+              recordBackup({
+                ok: false,
+                trigger: "pre-import",
+                actor,
+                periodKey: null,
+                startedAt: started.toISOString(),
+                finishedAt: now.toISOString(),
+                durationMs: now.getTime() - started.getTime(),
+                error: errorInfo(err),
+              });
+              throw prefixed(err, "The safety backup failed, so nothing was imported: ");
+            }
+            const safetyDone = clock.now();
+            const t2 = Date.now();
+            const header = await session.apply(filePath);
+            const t3 = Date.now();
+            const outcome = await session.finish(finishOptions(header, checked), true);
+            committed = true;
+            logger.debug("import steps", {
+              checkMs: t1 - started.getTime(),
+              safetyBackupMs: t2 - t1,
+              applyMs: t3 - t2,
+              finishMs: Date.now() - t3,
+              ...outcome.timings,
+            });
+            // Announced once the import it protects is committed (a failed import drops it again).
+            recordBackup({
+              ok: true,
+              trigger: "pre-import",
+              actor,
+              periodKey: null,
+              startedAt: started.toISOString(),
+              finishedAt: safetyDone.toISOString(),
+              durationMs: safetyDone.getTime() - started.getTime(),
+              backup: safetyBackup,
+            });
+            return { safetyBackup: safetyBackup.name, outcome };
+          } catch (err) {
+            if (safetyBackup) await storage.remove(safetyBackup.name).catch(() => {});
+            throw err;
+          } finally {
+            // After a commit the worker checkpoints the WAL in the background (writers are not
+            // blocked by it); after a failure the rollback completes before the gate opens again.
+            if (committed) track(session.close());
+            else await session.close();
+          }
+        },
+        { busyMessage: "Other changes to the database are still being written; try the import again in a moment." },
+      );
+      const finished = clock.now();
+      const importResult: ImportResult = {
+        source,
+        safetyBackup: result.safetyBackup,
+        tables: result.outcome.tables,
+        rows: result.outcome.rows,
+        durationMs: finished.getTime() - started.getTime(),
+        migrated: result.outcome.migrated,
+      };
+      const outcome: ImportOutcome = {
+        ok: true,
+        actor,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs: importResult.durationMs,
+        result: importResult,
+      };
+      results.import = outcome;
+      logger.info("import completed", { ...importResult, actor });
+      events.emit({ type: "import.completed", ...outcome });
+      return importResult;
+    } catch (err) {
+      recordImportFailure(source, actor, started, err);
+      throw err;
+    } finally {
+      importing = null;
+    }
+  }
+
+  function recordImportFailure(source: string | null, actor: string | null, started: Date, err: unknown): void {
+    const finished = clock.now();
+    const outcome: ImportOutcome = {
+      ok: false,
+      actor,
+      source,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      error: errorInfo(err),
+    };
+    results.import = outcome;
+    logger.warn("import failed; the database is unchanged", { source, actor, error: outcome.error.message });
+    events.emit({ type: "import.failed", ...outcome });
+  }
+
+  /** Stores `tempPath` (ours, in the folder) as an upload and imports it; the stored copy goes again if the import fails. */
+  async function storeAndImport(tempPath: string, actor: string | null): Promise<ImportResult> {
+    let stored: { meta: BackupMeta; validated: ValidatedDump };
+    const started = clock.now();
+    try {
+      stored = await storeValidated(tempPath, actor);
+    } catch (err) {
+      recordImportFailure(null, actor, started, err);
+      throw err;
+    } finally {
+      await fs.rm(tempPath, { force: true }).catch(() => {});
+    }
+    try {
+      return await runImport(storage.pathOf(stored.meta.name), stored.meta.name, actor, stored.validated);
+    } catch (err) {
+      await storage.remove(stored.meta.name).catch(() => {});
+      events.emit({ type: "backup.deleted", name: stored.meta.name });
+      throw err;
+    }
+  }
+
+  const startedNow = (kind: EngineActivity["kind"], actor: string | null, trigger?: BackupTrigger): EngineActivity => ({
+    kind,
+    ...(trigger ? { trigger } : {}),
+    startedAt: clock.now().toISOString(),
+    actor,
+  });
+
+  return {
+    events,
+
+    async createBackup(options) {
+      if (!options || !(BACKUP_TRIGGERS as readonly string[]).includes(options.trigger)) {
+        throw new ValidationError(`trigger must be one of ${BACKUP_TRIGGERS.join(", ")}.`, "trigger");
+      }
+      const actor = options.actor ?? null;
+      return exclusive(startedNow("backup", actor, options.trigger), () =>
+        backupWithOutcome(options.trigger, actor, options.periodKey ?? null),
+      );
+    },
+
+    listBackups: () => storage.list(),
+
+    getBackup: (name) => storage.get(name),
+
+    async openBackup(name) {
+      const meta = await storage.get(name);
+      const fh = await fs.open(storage.pathOf(name), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        throw new ConflictError(`${name} is not a regular file.`);
+      }
+      return { meta: { ...meta, size: st.size }, stream: fileStream(fh) };
+    },
+
+    async deleteBackup(name) {
+      const meta = await storage.get(name);
+      if (meta.pinned) throw new ConflictError(`${name} is pinned; unpin it before deleting it.`, "pinned");
+      if (importing === name) throw new ConflictError(`${name} is being imported right now.`);
+      await storage.remove(name);
+      logger.info("backup deleted", { name });
+      events.emit({ type: "backup.deleted", name });
+    },
+
+    setPinned: (name, pinned) => storage.setPinned(name, pinned),
+
+    async storeUpload(tempPath, options) {
+      const actor = options.actor ?? null;
+      try {
+        const temp = await adoptFile(tempPath, true);
+        try {
+          return (await storeValidated(temp, actor)).meta;
+        } finally {
+          await fs.rm(temp, { force: true }).catch(() => {});
+        }
+      } finally {
+        await fs.rm(tempPath, { force: true }).catch(() => {});
+      }
+    },
+
+    async importBackup(name, options) {
+      assertSafeBackupName(name);
+      const actor = options.actor ?? null;
+      return exclusive(startedNow("import", actor), async () => {
+        const meta = await storage.get(name);
+        return runImport(storage.pathOf(meta.name), meta.name, actor, null);
+      });
+    },
+
+    async importUpload(tempPath, options) {
+      const actor = options.actor ?? null;
+      try {
+        return await exclusive(startedNow("import", actor), async () => storeAndImport(await adoptFile(tempPath, true), actor));
+      } finally {
+        await fs.rm(tempPath, { force: true }).catch(() => {});
+      }
+    },
+
+    async importFile(filePath, options) {
+      const actor = options.actor ?? null;
+      return exclusive(startedNow("import", actor), async () => storeAndImport(await adoptFile(filePath, false), actor));
+    },
+
+    async verifyFile(filePath) {
+      const started = Date.now();
+      const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-verify-"));
+      try {
+        // The same steps as an import, into an empty database that is thrown away.
+        const session = await openWorkerSession(workers, path.join(scratch, "verify.db"), BUSY_TIMEOUT_MS);
+        try {
+          const validated = await session.validate(filePath);
+          const header = await session.apply(filePath);
+          const outcome = await session.finish(finishOptions(header, validated), false);
+          return {
+            sha256: validated.sha256,
+            size: validated.size,
+            compressed: validated.compressed,
+            header: validated.header,
+            tables: outcome.tables,
+            rows: outcome.rows,
+            migrated: outcome.migrated,
+            durationMs: Date.now() - started,
+          };
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
+      }
+    },
+
+    checkUploadStart(firstBytes) {
+      sniffDump(firstBytes);
+    },
+
+    activity: () => (current ? { ...current } : null),
+
+    lastResults: () => ({ backup: results.backup, import: results.import }),
+
+    onBackupCreated(listener) {
+      return events.on((e) => {
+        if (e.type === "backup.created") listener(e);
+      });
+    },
+
+    onBackupFailed(listener) {
+      return events.on((e) => {
+        if (e.type === "backup.failed") listener(e);
+      });
+    },
+
+    cleanupTemporaryFiles: () => storage.cleanup(),
+
+    async close() {
+      closed = true;
+      await currentJob?.catch(() => {});
+      await Promise.allSettled([...background]);
+      await workers.close();
+    },
+  };
+}

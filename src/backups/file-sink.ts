@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import type { ByteSink } from "./dump-writer.ts";
+
+/** A new file being written: hashes and counts the bytes as stored, optionally gzipped. */
+export interface FileSink extends ByteSink {
+  /** Flushes, fsyncs and closes the file. Returns what was stored. */
+  finish(): Promise<{ size: number; sha256: string }>;
+  /** Closes and removes the file (after a failure). Never throws. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Creates `filePath` (which must not exist: `wx`, mode 0600) and returns a sink
+ * writing to it. With `gzip`, bytes go through `CompressionStream("gzip")`
+ * first; the sha256 and size are those of the file as stored, computed while
+ * streaming (Web Crypto cannot hash a stream, so node:crypto's createHash).
+ */
+export async function createFileSink(filePath: string, options: { gzip: boolean }): Promise<FileSink> {
+  const fh = await fs.open(filePath, "wx", 0o600);
+  const hash = createHash("sha256");
+  let size = 0;
+  let failed: unknown;
+  let closed = false;
+
+  const writeRaw = async (bytes: Uint8Array) => {
+    hash.update(bytes);
+    size += bytes.byteLength;
+    let off = 0;
+    while (off < bytes.byteLength) {
+      const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
+      off += bytesWritten;
+    }
+  };
+
+  let write: (bytes: Uint8Array) => Promise<void>;
+  let end: () => Promise<void>;
+  if (options.gzip) {
+    const gz = new CompressionStream("gzip");
+    const writer = (gz.writable as WritableStream<Uint8Array>).getWriter();
+    const reader = gz.readable.getReader();
+    const pump = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        // Node 20 hands out ArrayBuffer views of various kinds; normalise.
+        await writeRaw(value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer));
+      }
+    })();
+    pump.catch((err: unknown) => {
+      failed ??= err;
+    });
+    write = async (bytes) => {
+      if (failed) throw failed;
+      await writer.ready;
+      // Not awaited one by one: `ready` above is the backpressure, the pump drains.
+      writer.write(bytes).catch((err: unknown) => {
+        failed ??= err;
+      });
+    };
+    end = async () => {
+      await writer.close();
+      await pump;
+    };
+  } else {
+    write = writeRaw;
+    end = async () => {};
+  }
+
+  return {
+    async write(bytes) {
+      if (failed) throw failed;
+      await write(bytes);
+    },
+    async finish() {
+      await end();
+      if (failed) throw failed;
+      await fh.sync();
+      await fh.close();
+      closed = true;
+      return { size, sha256: hash.digest("hex") };
+    },
+    async abort() {
+      if (!closed) {
+        closed = true;
+        await fh.close().catch(() => {});
+      }
+      await fs.rm(filePath, { force: true }).catch(() => {});
+    },
+  };
+}

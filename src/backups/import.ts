@@ -1,0 +1,415 @@
+import { Buffer, isUtf8 } from "node:buffer";
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import { InvalidBackupError } from "../errors.ts";
+import { openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "./dump-reader.ts";
+import { quoteIdent, quoteText, toBytes, type SqlArg } from "./dump-writer.ts";
+
+/**
+ * Import: the validation pass over a dump file and the all-or-nothing apply
+ * step. The apply functions take an `ApplyConnection` inside a write
+ * transaction the caller opened, so the same code runs in the backup worker
+ * (raw libsql on a local file) and on `@libsql/client` (a remote database).
+ */
+
+/** Lifeboat's record of applied migrations (the same table `src/db/migrate.ts` keeps). */
+const MIGRATIONS_TABLE = "lifeboat_migrations";
+/** Same definition as `ensureTable` in src/db/migrate.ts, so a migrated-forward dump matches a fresh database. */
+const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    version INTEGER PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`;
+const USERS_TABLE = "lifeboat_users";
+/** Statements of at most this many bytes are sent to SQLite together (fast for sqlite3 .dump files). */
+export const CHUNK_BYTES = 4 * 1024;
+const READ_BYTES = 256 * 1024;
+
+/** What the validation pass learned about a file. */
+export interface ValidatedDump {
+  header: DumpHeader | null;
+  /** Hex sha256 of the file as stored (compressed bytes for gzip). */
+  sha256: string;
+  /** Bytes of the file as stored. */
+  size: number;
+  compressed: boolean;
+  statements: number;
+}
+
+/** The part of a migration the import needs (plain data: it crosses to the worker). */
+export interface MigrationSpec {
+  version: number;
+  name: string;
+  up: readonly string[];
+}
+
+/** A connection inside a write transaction that the caller owns (BEGIN/COMMIT/ROLLBACK are the caller's). */
+export interface ApplyConnection {
+  exec(sql: string): void | Promise<void>;
+  query(sql: string, args?: readonly SqlArg[]): unknown[][] | Promise<unknown[][]>;
+  /** Lets go of statements kept so far before heavy work (see `nativeQuerier`). */
+  settle?(): void | Promise<void>;
+}
+
+/** Statements sent to SQLite in one call; more than one only for small row statements. */
+export interface StatementChunk {
+  statements: { sql: string; line: number }[];
+}
+
+export interface FinishImportOptions {
+  /** Row counts from the dump's header; checked when present. */
+  headerRowCounts: Record<string, number> | null;
+  migrations: readonly MigrationSpec[];
+  /** ISO time recorded for migrations applied now. */
+  now: string;
+}
+
+export interface ApplyOutcome {
+  tables: number;
+  rows: number;
+  migrated: number[];
+  /** Milliseconds per step (counts, migrations, integrity_check, foreign_key_check), for the debug log. */
+  timings: Record<string, number>;
+}
+
+/** Reads a file's raw bytes in chunks, handing each to `tap` (hashing) before it goes on. */
+function rawFileStream(fh: fs.FileHandle, tap: (b: Uint8Array) => void): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const buffer = new Uint8Array(READ_BYTES);
+        const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) {
+          controller.close();
+          return;
+        }
+        const chunk = buffer.subarray(0, bytesRead);
+        tap(chunk);
+        controller.enqueue(chunk);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Reads the whole file through the dump reader — every statement checked
+ * against the allow-list — without touching any database, and hashes the bytes
+ * as stored on the way. Throws `InvalidBackupError` naming the line and reason
+ * for the first problem (hostile statement, truncated file, invalid UTF-8,
+ * damaged gzip, binary junk, no statements at all).
+ */
+export async function validateDumpFile(
+  filePath: string,
+  options: { onBytes?: (n: number) => void } = {},
+): Promise<ValidatedDump> {
+  const fh = await fs.open(filePath, "r");
+  try {
+    const probe = new Uint8Array(512);
+    const { bytesRead } = await fh.read(probe, 0, probe.length, 0);
+    const kind = sniffDump(probe.subarray(0, bytesRead));
+    const hash = createHash("sha256");
+    let size = 0;
+    const raw = rawFileStream(fh, (b) => {
+      hash.update(b);
+      size += b.byteLength;
+      options.onBytes?.(b.byteLength);
+    });
+    let text: ReadableStream<Uint8Array> = raw;
+    if (kind === "gzip") text = gunzip(raw);
+    let header: DumpHeader | null = null;
+    let statements = 0;
+    for await (const batch of readDumpBatches(text, { onHeader: (h) => (header = h) })) statements += batch.length;
+    if (statements === 0) throw new InvalidBackupError("the file holds no SQL statements");
+    return { header, sha256: hash.digest("hex"), size, compressed: kind === "gzip", statements };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Gunzips a byte stream; damaged or truncated gzip becomes an `InvalidBackupError`. */
+function gunzip(raw: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = raw.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          controller.error(
+            err instanceof InvalidBackupError
+              ? err
+              : new InvalidBackupError(`the gzip data is damaged or truncated (${(err as Error).message})`),
+          );
+        }
+      },
+      async cancel(reason) {
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** The statements of a dump file, validated again as they are read (the apply pass). */
+export async function* readDumpFile(
+  filePath: string,
+  onHeader?: (h: DumpHeader | null) => void,
+): AsyncGenerator<DumpStatement[]> {
+  yield* readDumpBatches(await openDumpFile(filePath), onHeader ? { onHeader } : {});
+}
+
+/** Statements the importer handles itself rather than passing to SQLite. */
+function isManaged(s: DumpStatement): boolean {
+  if (s.kind === "begin" || s.kind === "commit") return true; // the import owns its transaction
+  // foreign_keys cannot change inside a transaction; the import defers and checks them instead.
+  return s.kind === "pragma" && s.pragma?.name === "foreign_keys";
+}
+
+const BATCHABLE = new Set(["insert", "sequence-insert", "stat-insert"]);
+
+/**
+ * Groups validated statements into chunks for SQLite: row statements together
+ * up to `CHUNK_BYTES` (one call per ~4 KB is what keeps sqlite3 .dump files
+ * fast), everything else alone so a failure names its statement. Yields arrays
+ * of chunks of about `groupBytes` (what one message to the worker carries).
+ */
+export async function* chunkStatements(
+  batches: AsyncIterable<DumpStatement[]>,
+  groupBytes = 256 * 1024,
+): AsyncGenerator<StatementChunk[]> {
+  let group: StatementChunk[] = [];
+  let groupSize = 0;
+  let open: StatementChunk | null = null;
+  let openSize = 0;
+  const closeOpen = () => {
+    if (open) {
+      group.push(open);
+      groupSize += openSize;
+      open = null;
+      openSize = 0;
+    }
+  };
+  for await (const batch of batches) {
+    for (const s of batch) {
+      if (isManaged(s)) continue;
+      const size = s.sql.length + 2;
+      if (BATCHABLE.has(s.kind) && size < CHUNK_BYTES) {
+        if (open && openSize + size > CHUNK_BYTES) closeOpen();
+        open ??= { statements: [] };
+        open.statements.push({ sql: s.sql, line: s.line });
+        openSize += size;
+      } else {
+        closeOpen();
+        group.push({ statements: [{ sql: s.sql, line: s.line }] });
+        groupSize += size;
+      }
+      if (groupSize >= groupBytes) {
+        yield group;
+        group = [];
+        groupSize = 0;
+      }
+    }
+  }
+  closeOpen();
+  if (group.length) yield group;
+}
+
+function sqliteReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/^SQLITE_\w+:\s*/, "");
+}
+
+async function names(conn: ApplyConnection, sql: string, args: SqlArg[] = []): Promise<string[]> {
+  return (await conn.query(sql, args)).map((r) => Buffer.from(toBytes(r[0])).toString("utf8"));
+}
+
+/**
+ * Drops every object of the current database (triggers and views first, then
+ * tables with their indexes) and empties sqlite_sequence, inside the caller's
+ * transaction. Foreign key checks are deferred to the end (a no-op when the
+ * connection has them off, as the worker's has).
+ */
+export async function clearDatabase(conn: ApplyConnection): Promise<void> {
+  await conn.exec("PRAGMA defer_foreign_keys=ON");
+  for (const type of ["trigger", "view"] as const) {
+    for (const name of await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = ?1 ORDER BY rowid DESC", [type])) {
+      await conn.exec(`DROP ${type.toUpperCase()} IF EXISTS ${quoteIdent(name)}`);
+    }
+  }
+  const tables = await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' ORDER BY rowid DESC");
+  for (const name of tables) {
+    const lower = name.toLowerCase();
+    if (lower === "sqlite_sequence") continue;
+    if (lower.startsWith("sqlite_") && !/^sqlite_stat[1-4]$/.test(lower)) continue;
+    await conn.exec(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
+  }
+  if (tables.some((t) => t.toLowerCase() === "sqlite_sequence")) await conn.exec("DELETE FROM sqlite_sequence");
+  // A dump that does not set them (sqlite3 .dump) restores them as a new database has them.
+  await conn.exec("PRAGMA user_version=0; PRAGMA application_id=0");
+  await conn.settle?.();
+}
+
+const SAVEPOINT = "lifeboat_chunk";
+
+/**
+ * Runs one chunk. A single statement runs as it is; several run inside a
+ * savepoint so that, when one fails, the chunk is undone and replayed one by
+ * one to name the failing statement's line. Throws `InvalidBackupError(reason, line)`.
+ */
+export async function applyChunk(conn: ApplyConnection, chunk: StatementChunk): Promise<void> {
+  const stmts = chunk.statements;
+  if (stmts.length === 1) {
+    try {
+      await conn.exec(stmts[0]!.sql);
+    } catch (err) {
+      throw new InvalidBackupError(sqliteReason(err), stmts[0]!.line, { cause: err });
+    }
+    return;
+  }
+  let sql = `SAVEPOINT ${SAVEPOINT};\n`;
+  for (const s of stmts) sql += s.sql + ";\n";
+  sql += `RELEASE ${SAVEPOINT}`;
+  try {
+    await conn.exec(sql);
+  } catch (err) {
+    await conn.exec(`ROLLBACK TO ${SAVEPOINT}; RELEASE ${SAVEPOINT}`);
+    for (const s of stmts) {
+      try {
+        await conn.exec(s.sql);
+      } catch (inner) {
+        throw new InvalidBackupError(sqliteReason(inner), s.line, { cause: inner });
+      }
+    }
+    throw new InvalidBackupError(sqliteReason(err), stmts[0]!.line, { cause: err });
+  }
+}
+
+async function scalar(conn: ApplyConnection, sql: string, args: SqlArg[] = []): Promise<unknown> {
+  return (await conn.query(sql, args))[0]?.[0];
+}
+
+/** True when some migration creates `table`, i.e. this Lifeboat's schema defines it. */
+function migrationsDefine(migrations: readonly MigrationSpec[], table: string): boolean {
+  const re = new RegExp(`\\bCREATE\\s+TABLE\\s+(IF\\s+NOT\\s+EXISTS\\s+)?["\`\\[]?${table}\\b`, "i");
+  return migrations.some((m) => m.up.some((s) => re.test(s)));
+}
+
+/**
+ * The checks and the Lifeboat part of an import, after every statement ran and
+ * before the caller commits: row counts against the header; Lifeboat's own
+ * schema (a dump from a newer Lifeboat is refused, an older one is migrated
+ * forward in the same transaction); at least one enabled admin when the users
+ * table exists; `integrity_check` and `foreign_key_check`. Throws
+ * `InvalidBackupError` with a readable reason; the caller rolls back.
+ */
+export async function finishImport(conn: ApplyConnection, options: FinishImportOptions): Promise<ApplyOutcome> {
+  const tables = (await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' ORDER BY rowid")).filter(
+    (n) => !n.toLowerCase().startsWith("sqlite_"),
+  );
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string) => {
+    const now = Date.now();
+    timings[name] = now - mark;
+    mark = now;
+  };
+  const counts = new Map<string, number>();
+  for (const t of tables) counts.set(t, Number(await scalar(conn, `SELECT count(*) FROM ${quoteIdent(t)}`)));
+
+  if (options.headerRowCounts) {
+    for (const [table, expected] of Object.entries(options.headerRowCounts)) {
+      const actual = counts.get(table);
+      if (actual === undefined) {
+        throw new InvalidBackupError(`the header lists table ${table}, but the file does not create it`);
+      }
+      if (actual !== expected) {
+        throw new InvalidBackupError(`table ${table} has ${actual} rows after the import, but the header says ${expected}`);
+      }
+    }
+    const unlisted = tables.filter((t) => !Object.hasOwn(options.headerRowCounts!, t));
+    if (unlisted.length > 0) {
+      throw new InvalidBackupError(`the file creates table ${unlisted[0]} which its header does not list`);
+    }
+  }
+
+  lap("countsMs");
+  const latest = options.migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  await conn.exec(MIGRATIONS_TABLE_SQL);
+  const applied = new Set(
+    (await conn.query(`SELECT version FROM ${MIGRATIONS_TABLE} ORDER BY version`)).map((r) => Number(r[0])),
+  );
+  const newest = Math.max(0, ...applied);
+  if (newest > latest) {
+    throw new InvalidBackupError(
+      `the backup comes from a newer Lifeboat (schema version ${newest}; this Lifeboat knows up to ${latest}). Upgrade Lifeboat before restoring it`,
+    );
+  }
+  const migrated: number[] = [];
+  for (const m of [...options.migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(m.version)) continue;
+    try {
+      for (const sql of m.up) await conn.exec(sql);
+      await conn.exec(
+        `INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (${Math.trunc(m.version)}, ${quoteText(m.name)}, ${quoteText(options.now)})`,
+      );
+    } catch (err) {
+      throw new InvalidBackupError(
+        `Lifeboat migration ${m.version} (${m.name}) cannot run on the restored data: ${sqliteReason(err)}`,
+      );
+    }
+    migrated.push(m.version);
+  }
+
+  // libsql aborts the whole process when it reads TEXT that is not valid UTF-8,
+  // and Lifeboat reads its own tables (users at every sign-in): refuse such text there.
+  for (const t of tables.filter((n) => n.startsWith("lifeboat_"))) {
+    const cols = await names(conn, "SELECT CAST(name AS BLOB) FROM pragma_table_info(?1)", [t]);
+    for (const c of cols) {
+      const q = quoteIdent(c);
+      for (const r of await conn.query(`SELECT CAST(${q} AS BLOB) FROM ${quoteIdent(t)} WHERE typeof(${q}) = 'text'`)) {
+        if (!isUtf8(toBytes(r[0]))) {
+          throw new InvalidBackupError(`Lifeboat's table ${t} holds text that is not valid UTF-8 (column ${c}); Lifeboat could not read it`);
+        }
+      }
+    }
+  }
+
+  if (migrationsDefine(options.migrations, USERS_TABLE)) {
+    const exists = await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [USERS_TABLE]);
+    if (Number(exists) > 0) {
+      const admins = Number(await scalar(conn, `SELECT count(*) FROM ${USERS_TABLE} WHERE role = 'admin' AND disabled = 0`));
+      if (admins === 0) {
+        throw new InvalidBackupError(
+          "the backup has no enabled admin account; restoring it would lock everyone out of Lifeboat",
+        );
+      }
+    }
+  }
+
+  lap("migrationsMs");
+  await conn.settle?.();
+  const integrity = await conn.query("PRAGMA integrity_check(10)");
+  lap("integrityCheckMs");
+  const problems = integrity.map((r) => Buffer.from(toBytes(r[0])).toString("utf8")).filter((m) => m !== "ok");
+  if (problems.length > 0) {
+    throw new InvalidBackupError(`the restored database fails integrity_check: ${problems.slice(0, 3).join("; ")}`);
+  }
+  const violations = await conn.query(
+    "SELECT CAST(\"table\" AS BLOB), rowid, CAST(parent AS BLOB) FROM pragma_foreign_key_check LIMIT 3",
+  );
+  if (violations.length > 0) {
+    const [t, rowid, parent] = violations[0]!;
+    const text = (v: unknown) => Buffer.from(toBytes(v)).toString("utf8");
+    throw new InvalidBackupError(
+      `the restored data fails foreign_key_check: a row of ${text(t)}${rowid === null ? "" : ` (rowid ${String(rowid)})`} refers to a missing row of ${text(parent)}`,
+    );
+  }
+
+  lap("foreignKeyCheckMs");
+  let rows = 0;
+  for (const t of tables) rows += counts.get(t) ?? 0;
+  return { tables: tables.length, rows, migrated, timings };
+}

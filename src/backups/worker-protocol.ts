@@ -1,0 +1,70 @@
+import { BusyError, InvalidBackupError, UnsupportedDatabaseError } from "../errors.ts";
+import type { FinishImportOptions } from "./import.ts";
+
+/** Messages the engine sends to the backup worker (db-worker.ts). */
+export type WorkerRequest =
+  | {
+      op: "export";
+      id: number;
+      dbPath: string;
+      tempPath: string;
+      gzip: boolean;
+      createdAt: string;
+      trigger: string;
+      lifeboatVersion: string;
+      busyTimeoutMs: number;
+      statementBytes?: number;
+    }
+  /** Opens the import connection and takes the write lock (BEGIN IMMEDIATE). */
+  | { op: "import-open"; id: number; dbPath: string; busyTimeoutMs: number }
+  /** The validation pass over a dump file (touches no database). */
+  | { op: "validate"; id: number; filePath: string }
+  /** Drops the current objects and runs every statement of the file, inside the open transaction. */
+  | { op: "import-apply"; id: number; filePath: string }
+  | { op: "import-finish"; id: number; options: FinishImportOptions; commit: boolean }
+  | { op: "import-rollback"; id: number }
+  /** After a committed import: checkpoint the WAL here, off the serving thread, then close. */
+  | { op: "checkpoint"; id: number };
+
+/** The worker's answer to the request with the same id (id 0: the worker is ready). */
+export type WorkerResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+/** An error as it crosses the thread boundary (typed errors keep their class). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  reason?: string;
+  line?: number;
+}
+
+/** Flattens an error for postMessage. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof InvalidBackupError) {
+    return { name: err.name, message: err.message, code: err.code, reason: err.reason, ...(err.line !== undefined ? { line: err.line } : {}) };
+  }
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, ...(typeof code === "string" ? { code } : {}) };
+  }
+  return { name: "Error", message: String(err) };
+}
+
+/** Rebuilds the typed error on the engine's side. */
+export function deserializeError(e: SerializedError): Error {
+  switch (e.name) {
+    case "InvalidBackupError":
+      return new InvalidBackupError(e.reason ?? e.message, e.line);
+    case "UnsupportedDatabaseError":
+      return new UnsupportedDatabaseError(e.message);
+    case "BusyError":
+      return new BusyError(e.message);
+  }
+  if (e.code?.startsWith("SQLITE_BUSY") || e.code?.startsWith("SQLITE_LOCKED")) {
+    return new BusyError(`The database is locked by another writer (${e.message}); try again when it is free.`);
+  }
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.code) (err as Error & { code?: string }).code = e.code;
+  return err;
+}

@@ -1,0 +1,10 @@
+// Command-line entry: `npm run lifeboat -- backup|list|verify <file>|import <file>`.
+// No logic lives here (see src/backups/command-line.ts); exit codes are documented in USAGE.
+import { runCommandLine } from "./backups/command-line.ts";
+
+const code = await runCommandLine(process.argv.slice(2), process.env, {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+});
+// Exit once the output is flushed (an idle database handle must not keep the process alive).
+process.stdout.write("", () => process.exit(code));
