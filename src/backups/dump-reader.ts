@@ -17,9 +17,11 @@
  * token rules; only other rows go through the value-by-value scanner.
  */
 import fs from "node:fs/promises";
-import { pipeline } from "node:stream";
+import { pipeline, Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import zlib from "node:zlib";
 import { InvalidBackupError } from "../errors.ts";
+import { fileHandleStream } from "./file-stream.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
 import { checkCreate, collectStatement, type Tok } from "./sql-schema-checker.ts";
 import {
@@ -252,43 +254,25 @@ export async function openDumpFile(path: string): Promise<ReadableStream<Uint8Ar
     await handle.close();
     throw error;
   }
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return inflate(handle);
-  let closed = false;
-  const close = async () => {
-    if (!closed) {
-      closed = true;
-      await handle.close().catch(() => {});
-    }
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const buffer = new Uint8Array(256 * 1024);
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-          if (bytesRead === 0) {
-            await close();
-            controller.close();
-          } else {
-            controller.enqueue(buffer.subarray(0, bytesRead));
-          }
-        } catch (error) {
-          await close();
-          controller.error(error);
-        }
-      },
-      async cancel() {
-        await close();
-      },
-    },
-    // Read ahead one chunk so disk reads overlap with parsing.
-    { highWaterMark: 2 },
-  );
+  if (magic[0] === 0x1f && magic[1] === 0x8b) {
+    // createReadStream closes the handle when done.
+    return inflate(handle.createReadStream({ start: 0, highWaterMark: 256 * 1024 }));
+  }
+  // Read ahead one chunk so disk reads overlap with parsing.
+  return fileHandleStream(handle, { chunkBytes: 256 * 1024, highWaterMark: 2, closeHandle: true });
 }
 
-/** The inflated content of a gzip file; zlib errors become `InvalidBackupError`, I/O errors stay as they are. */
-function inflate(handle: fs.FileHandle): ReadableStream<Uint8Array> {
-  const input = handle.createReadStream({ start: 0, highWaterMark: 256 * 1024 }); // closes the handle when done
+/**
+ * Inflates a gzip byte stream with node:zlib (see `openDumpFile` for why not
+ * `DecompressionStream`). Damaged or truncated gzip errors with
+ * `InvalidBackupError` when read.
+ */
+export function gunzipStream(raw: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  return inflate(Readable.fromWeb(raw as NodeReadableStream<Uint8Array>));
+}
+
+/** The inflated content of a gzip byte source; zlib errors become `InvalidBackupError`, I/O errors stay as they are. */
+function inflate(input: Readable): ReadableStream<Uint8Array> {
   const gunzip = zlib.createGunzip({ chunkSize: 64 * 1024 });
   pipeline(input, gunzip, () => {
     // errors reach the reader through `gunzip`

@@ -20,6 +20,7 @@ import { createEventBus, type EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import { VERSION } from "../paths.ts";
 import { exportViaClient } from "./client-driver.ts";
+import { fileHandleStream } from "./file-stream.ts";
 import { sniffDump, type DumpHeader } from "./dump-reader.ts";
 import type { DumpSummary } from "./dump-writer.ts";
 import type { FinishImportOptions, ValidatedDump } from "./import.ts";
@@ -125,38 +126,6 @@ function prefixed(err: unknown, prefix: string): Error {
   if (err instanceof UnsupportedDatabaseError) return new UnsupportedDatabaseError(message);
   if (err instanceof InvalidBackupError) return new InvalidBackupError(`${prefix}${err.reason}`, err.line);
   return new Error(message, { cause: err });
-}
-
-/** Streams a file opened without following symlinks; closes it at the end or on cancel. */
-function fileStream(fh: fs.FileHandle): ReadableStream<Uint8Array> {
-  let closed = false;
-  const close = async () => {
-    if (!closed) {
-      closed = true;
-      await fh.close().catch(() => {});
-    }
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const buffer = new Uint8Array(64 * 1024);
-          const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
-          if (bytesRead === 0) {
-            await close();
-            controller.close();
-          } else {
-            controller.enqueue(buffer.subarray(0, bytesRead));
-          }
-        } catch (err) {
-          await close();
-          controller.error(err);
-        }
-      },
-      cancel: close,
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /**
@@ -536,7 +505,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         await fh.close();
         throw new ConflictError(`${name} is not a regular file.`);
       }
-      return { meta: { ...meta, size: st.size }, stream: fileStream(fh) };
+      return { meta: { ...meta, size: st.size }, stream: fileHandleStream(fh, { chunkBytes: 64 * 1024, closeHandle: true }) };
     },
 
     async deleteBackup(name) {

@@ -2,7 +2,8 @@ import { Buffer, isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import { InvalidBackupError } from "../errors.ts";
-import { openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "./dump-reader.ts";
+import { gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "./dump-reader.ts";
+import { fileHandleStream } from "./file-stream.ts";
 import { quoteIdent, quoteText, toBytes, type SqlArg } from "./dump-writer.ts";
 
 /**
@@ -72,26 +73,6 @@ export interface ApplyOutcome {
   timings: Record<string, number>;
 }
 
-/** Reads a file's raw bytes in chunks, handing each to `tap` (hashing) before it goes on. */
-function rawFileStream(fh: fs.FileHandle, tap: (b: Uint8Array) => void): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const buffer = new Uint8Array(READ_BYTES);
-        const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0) {
-          controller.close();
-          return;
-        }
-        const chunk = buffer.subarray(0, bytesRead);
-        tap(chunk);
-        controller.enqueue(chunk);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 /**
  * Reads the whole file through the dump reader — every statement checked
  * against the allow-list — without touching any database, and hashes the bytes
@@ -110,13 +91,15 @@ export async function validateDumpFile(
     const kind = sniffDump(probe.subarray(0, bytesRead));
     const hash = createHash("sha256");
     let size = 0;
-    const raw = rawFileStream(fh, (b) => {
-      hash.update(b);
-      size += b.byteLength;
-      options.onBytes?.(b.byteLength);
+    const raw = fileHandleStream(fh, {
+      chunkBytes: READ_BYTES,
+      tap: (b) => {
+        hash.update(b);
+        size += b.byteLength;
+        options.onBytes?.(b.byteLength);
+      },
     });
-    let text: ReadableStream<Uint8Array> = raw;
-    if (kind === "gzip") text = gunzip(raw);
+    const text = kind === "gzip" ? gunzipStream(raw) : raw;
     let header: DumpHeader | null = null;
     let statements = 0;
     for await (const batch of readDumpBatches(text, { onHeader: (h) => (header = h) })) statements += batch.length;
@@ -125,32 +108,6 @@ export async function validateDumpFile(
   } finally {
     await fh.close();
   }
-}
-
-/** Gunzips a byte stream; damaged or truncated gzip becomes an `InvalidBackupError`. */
-function gunzip(raw: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const reader = raw.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (err) {
-          controller.error(
-            err instanceof InvalidBackupError
-              ? err
-              : new InvalidBackupError(`the gzip data is damaged or truncated (${(err as Error).message})`),
-          );
-        }
-      },
-      async cancel(reason) {
-        await reader.cancel(reason).catch(() => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** The statements of a dump file, validated again as they are read (the apply pass). */

@@ -137,7 +137,7 @@ const CASES: Hostile[] = [
       const gz = gzipSync(Buffer.from(valid));
       return gz.subarray(0, Math.floor(gz.length / 2));
     },
-    message: /gzip/,
+    message: /the gzip data is damaged or truncated/,
     refusedBeforeImport: true,
   },
   {
