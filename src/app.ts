@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Clock } from "./clock.ts";
-import type { Principal } from "./auth/principal.ts";
 import type { Auth } from "./auth/auth.ts";
 import { csrfProtection } from "./auth/csrf.ts";
 import type { EventBus } from "./events.ts";
@@ -13,6 +12,7 @@ import type { BackupEngine } from "./backups/engine.ts";
 import type { Config } from "./config.ts";
 import type { WriteGate } from "./db/write-gate.ts";
 import { backupDirCheck, databaseCheck, type ReadinessCheck } from "./health.ts";
+import type { AppEnv } from "./http/env.ts";
 import { createErrorHandler, notFoundHandler } from "./http/errors.tsx";
 import { requestLogger } from "./http/request-logger.ts";
 import { createStaticAssets } from "./http/static.ts";
@@ -53,15 +53,6 @@ export interface AppDeps {
    */
   scheduler?: Scheduler;
 }
-
-/** Variables routes can read from the context. */
-export type AppEnv = {
-  Variables: {
-    requestId: string;
-    /** Set by the auth middleware once the request is authenticated. */
-    principal?: Principal;
-  };
-};
 
 /** Security headers for every response, with a CSP that still lets htmx work (no inline script or style). */
 const SECURITY_HEADERS = secureHeaders({

@@ -1,7 +1,8 @@
 import fs from "node:fs/promises";
 import type { Client } from "@libsql/client";
 import type { Hono } from "hono";
-import { createApp, type AppEnv } from "./app.ts";
+import { createApp } from "./app.ts";
+import type { AppEnv } from "./http/env.ts";
 import { systemClock, systemTimers, type Clock, type Timers } from "./clock.ts";
 import { createScheduler, type Scheduler, type SchedulerOptions } from "./schedule/scheduler.ts";
 import { loadConfig, type Config } from "./config.ts";

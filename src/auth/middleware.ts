@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 import { isHtmx, wantsJson } from "../http/render.tsx";
 import type { Auth } from "./auth.ts";

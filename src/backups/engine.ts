@@ -19,13 +19,13 @@ import {
 import { createEventBus, type EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import { VERSION } from "../paths.ts";
-import { exportViaClient } from "./client-driver.ts";
-import { fileHandleStream } from "./file-stream.ts";
-import { sniffDump, type DumpHeader } from "./dump-reader.ts";
-import type { DumpSummary } from "./dump-writer.ts";
-import type { FinishImportOptions, ValidatedDump } from "./import.ts";
-import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "./import-session.ts";
-import { assertSafeBackupName, createBackupStorage, type BackupStorage } from "./storage.ts";
+import { exportViaClient } from "../db/drivers/client-driver.ts";
+import { fileHandleStream } from "../dump/file-stream.ts";
+import { sniffDump, type DumpHeader } from "../dump/reader.ts";
+import type { DumpSummary } from "../dump/writer.ts";
+import type { FinishImportOptions, ValidatedDump } from "../db/drivers/apply-dump.ts";
+import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "../db/drivers/import-session.ts";
+import { assertSafeBackupName, createBackupStorage, type BackupStorage } from "../storage/folder.ts";
 import {
   BACKUP_TRIGGERS,
   type BackupEngineEvent,
@@ -39,7 +39,7 @@ import {
   type ImportOutcome,
   type ImportResult,
 } from "./types.ts";
-import { createWorkerPool, type DbWorker } from "./worker-client.ts";
+import { createWorkerPool, type DbWorker } from "../db/drivers/worker-client.ts";
 
 export interface BackupEngineDeps {
   config: Pick<Config, "databaseUrl" | "databaseIsLocal" | "databasePath" | "backupDir" | "backup">;

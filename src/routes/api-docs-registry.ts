@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses } from "../http/openapi.ts";
 import type { UserChangeAction } from "../users/events.ts";
 import type { AuditEntry, User } from "../users/service.ts";

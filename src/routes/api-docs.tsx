@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { optionalAuth, viewerOf } from "../auth/middleware.ts";
 import { buildApiDocument, createDocumentedRoutes, type ApiDocument } from "../http/openapi.ts";

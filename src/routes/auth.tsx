@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { landingPathFor, optionalAuth, principalOf, requireAuth, safeNextPath, viewerOf } from "../auth/middleware.ts";
 import { clearSessionCookie, startSession } from "../auth/session.ts";

@@ -1,9 +1,9 @@
 import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, Handler } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
-import { createBackupStorage } from "../backups/storage.ts";
+import { createBackupStorage } from "../storage/folder.ts";
 import type { BackupEngine } from "../backups/engine.ts";
 import type { Config } from "../config.ts";
 import { BusyError } from "../errors.ts";

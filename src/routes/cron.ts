@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { identify } from "../auth/middleware.ts";
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { landingPathFor, optionalAuth, requireAdmin, viewerOf } from "../auth/middleware.ts";
 import { checkReadiness, type ReadinessCheck } from "../health.ts";

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
 import { startSession } from "../auth/session.ts";

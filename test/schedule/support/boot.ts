@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterEach } from "vitest";
-import { createBackupStorage } from "../../../src/backups/storage.ts";
+import { createBackupStorage } from "../../../src/storage/folder.ts";
 import type { BackupMeta } from "../../../src/backups/types.ts";
 import { bootLifeboat, type Lifeboat } from "../../../src/lifeboat.ts";
 import type { SchedulerOptions } from "../../../src/schedule/scheduler.ts";

@@ -16,10 +16,10 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { BusyError } from "../errors.ts";
-import type { DumpHeader } from "./dump-reader.ts";
-import { writeDump, type ByteSink } from "./dump-writer.ts";
-import { createFileSink } from "./file-sink.ts";
+import { BusyError } from "../../errors.ts";
+import type { DumpHeader } from "../../dump/reader.ts";
+import { writeDump, type ByteSink } from "../../dump/writer.ts";
+import { createFileSink } from "../../dump/file-sink.ts";
 import {
   applyChunk,
   chunkStatements,
@@ -28,7 +28,7 @@ import {
   readDumpFile,
   validateDumpFile,
   type ApplyConnection,
-} from "./import.ts";
+} from "./apply-dump.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
 import { serializeError, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
-import type { ByteSink } from "./dump-writer.ts";
+import type { ByteSink } from "./writer.ts";
 
 /** A new file being written: hashes and counts the bytes as stored, optionally gzipped. */
 export interface FileSink extends ByteSink {

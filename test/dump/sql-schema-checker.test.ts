@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readDump, type DumpStatement } from "../../src/backups/dump-reader.ts";
+import { readDump, type DumpStatement } from "../../src/dump/reader.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { tempDir } from "../support/temp.ts";
 

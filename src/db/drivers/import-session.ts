@@ -1,6 +1,6 @@
 import type { Client } from "@libsql/client";
 import { openClientImport } from "./client-driver.ts";
-import type { DumpHeader } from "./dump-reader.ts";
+import type { DumpHeader } from "../../dump/reader.ts";
 import {
   applyChunk,
   chunkStatements,
@@ -10,7 +10,7 @@ import {
   type ApplyOutcome,
   type FinishImportOptions,
   type ValidatedDump,
-} from "./import.ts";
+} from "./apply-dump.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
 
 /**

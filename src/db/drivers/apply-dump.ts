@@ -1,10 +1,10 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
-import { InvalidBackupError } from "../errors.ts";
-import { gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "./dump-reader.ts";
-import { fileHandleStream } from "./file-stream.ts";
-import { quoteIdent, quoteText, toBytes, type SqlArg } from "./dump-writer.ts";
+import { InvalidBackupError } from "../../errors.ts";
+import { gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
+import { fileHandleStream } from "../../dump/file-stream.ts";
+import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.ts";
 
 /**
  * Import: the validation pass over a dump file and the all-or-nothing apply

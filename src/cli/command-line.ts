@@ -7,9 +7,9 @@ import { openDatabase } from "../db/client.ts";
 import { createWriteGate } from "../db/write-gate.ts";
 import { AppError, BusyError, InvalidBackupError, NotFoundError, ValidationError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
-import { createBackupEngine, type BackupEngine } from "./engine.ts";
-import { isSafeBackupName } from "./storage.ts";
-import type { BackupMeta } from "./types.ts";
+import { createBackupEngine, type BackupEngine } from "../backups/engine.ts";
+import { isSafeBackupName } from "../storage/folder.ts";
+import type { BackupMeta } from "../backups/types.ts";
 
 /** Exit codes of `npm run lifeboat` (documented in the README and in `USAGE`). */
 export const EXIT = { ok: 0, error: 1, usage: 2, invalidBackup: 3, busy: 4 } as const;

@@ -1,6 +1,6 @@
 // Command-line entry: `npm run lifeboat -- backup|list|verify <file>|import <file>`.
-// No logic lives here (see src/backups/command-line.ts); exit codes are documented in USAGE.
-import { runCommandLine } from "./backups/command-line.ts";
+// No logic lives here (see src/cli/command-line.ts); exit codes are documented in USAGE.
+import { runCommandLine } from "./command-line.ts";
 
 const code = await runCommandLine(process.argv.slice(2), process.env, {
   stdout: (text) => process.stdout.write(text),

@@ -1,5 +1,5 @@
-import { BusyError, InvalidBackupError, UnsupportedDatabaseError } from "../errors.ts";
-import type { FinishImportOptions } from "./import.ts";
+import { BusyError, InvalidBackupError, UnsupportedDatabaseError } from "../../errors.ts";
+import type { FinishImportOptions } from "./apply-dump.ts";
 
 /** Messages the engine sends to the backup worker (db-worker.ts). */
 export type WorkerRequest =

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { BusyError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
-import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger } from "./types.ts";
+import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger } from "../backups/types.ts";
 
 /**
  * The backup folder: names, atomic placement, sidecar metadata, listing and the

@@ -11,7 +11,7 @@ import {
   type DumpHeader,
   type DumpStatement,
   type ReadDumpOptions,
-} from "../../src/backups/dump-reader.ts";
+} from "../../src/dump/reader.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { tempDir } from "../support/temp.ts";
 

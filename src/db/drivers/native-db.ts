@@ -1,5 +1,5 @@
 import Database from "libsql";
-import type { SnapshotSource, SqlArg } from "./dump-writer.ts";
+import type { SnapshotSource, SqlArg } from "../../dump/writer.ts";
 
 /**
  * Raw `libsql` connections (the better-sqlite3 API) for local database files.

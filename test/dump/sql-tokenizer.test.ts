@@ -16,7 +16,7 @@ import {
   TK_STRING,
   keywordOf,
   tokenName,
-} from "../../src/backups/sql-tokenizer.ts";
+} from "../../src/dump/sql-tokenizer.ts";
 
 const NAMES: Record<number, string> = {
   [TK_SPACE]: "space",

@@ -3,14 +3,14 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
-import { contentDiff, readContent } from "./backups/support/content.ts";
-import { buildCorpus } from "./backups/support/corpus.ts";
-import { sqlite3Dump } from "./backups/support/sqlite3.ts";
-import { tempDir } from "./support/temp.ts";
+import { contentDiff, readContent } from "../backups/support/content.ts";
+import { buildCorpus } from "../backups/support/corpus.ts";
+import { sqlite3Dump } from "../backups/support/sqlite3.ts";
+import { tempDir } from "../support/temp.ts";
 
-const CLI = path.resolve("src/cli.ts");
+const CLI = path.resolve("src/cli/main.ts");
 
-/** Runs `npm run lifeboat -- …` the way npm does (tsx on src/cli.ts). */
+/** Runs `npm run lifeboat -- …` the way npm does (tsx on src/cli/main.ts). */
 function lifeboat(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, LOG_LEVEL: "", ...env } });
