@@ -25,7 +25,8 @@ import { sniffDump, type DumpHeader } from "../dump/reader.ts";
 import type { DumpSummary } from "../dump/writer.ts";
 import type { FinishImportOptions, ValidatedDump } from "../db/drivers/apply-dump.ts";
 import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "../db/drivers/import-session.ts";
-import { assertSafeBackupName, createBackupStorage, type BackupStorage } from "../storage/folder.ts";
+import { createBackupStorage, type BackupStorage } from "../storage/folder.ts";
+import { assertSafeBackupName } from "../storage/names.ts";
 import {
   BACKUP_TRIGGERS,
   type BackupEngineEvent,

@@ -8,7 +8,7 @@ import { createWriteGate } from "../db/write-gate.ts";
 import { AppError, BusyError, InvalidBackupError, NotFoundError, ValidationError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
 import { createBackupEngine, type BackupEngine } from "../backups/engine.ts";
-import { isSafeBackupName } from "../storage/folder.ts";
+import { isSafeBackupName } from "../storage/names.ts";
 import type { BackupMeta } from "../backups/types.ts";
 
 /** Exit codes of `npm run lifeboat` (documented in the README and in `USAGE`). */

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isSafeBackupName, SAFE_NAME_RE } from "../storage/folder.ts";
+import { isSafeBackupName, SAFE_NAME_RE } from "../storage/names.ts";
 import { BACKUP_TRIGGERS, type BackupMeta, type EngineActivity, type ImportResult } from "../backups/types.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
 

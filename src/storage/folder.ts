@@ -1,75 +1,30 @@
-import { randomBytes } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { z } from "zod";
-import { BusyError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
-import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger } from "../backups/types.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
+import type { BackupMeta, BackupTrigger } from "../backups/types.ts";
+import { syncDir } from "./atomic-file.ts";
+import { acquireLock, lockIsStale, LOCK_NAME, type StorageLock } from "./lock.ts";
+import {
+  assertSafeBackupName,
+  backupBaseName,
+  HOST_TAG,
+  isSafeBackupName,
+  processAlive,
+  tempName,
+  tempOwner,
+} from "./names.ts";
+import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, writeSidecar as writeSidecarIn, type Sidecar } from "./sidecar.ts";
 
 /**
- * The backup folder: names, atomic placement, sidecar metadata, listing and the
- * cross-process lock. The folder is the source of truth (it survives an import
- * of the database), so nothing here is kept in the database.
- *
- * Layout:
- * - `lifeboat-YYYYMMDD-HHMMSS-<trigger>[-N].sql[.gz]` — a backup;
- * - `<backup name>.json` — its sidecar (size, sha256, trigger, actor, row counts, pin);
- * - dot-files — work in progress (our temp files, upload temp files, the lock);
- *   never listed, removed at start once their owner is gone.
+ * The backup folder: listing, atomic placement, pins and cleanup, built on
+ * names.ts (what files are called), sidecar.ts (metadata beside each backup),
+ * atomic-file.ts and lock.ts (the cross-process one-job lock). The folder is
+ * the source of truth (it survives an import of the database), so nothing here
+ * is kept in the database.
  */
 
-/** Names a backup may have: no path separators, no leading dot, `.sql` or `.sql.gz`. */
-export const SAFE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.sql(\.gz)?$/;
-
-/** Prefix of this module's temp files (followed by `<host>.<pid>.<random>`). */
-export const TEMP_PREFIX = ".lifeboat-tmp.";
-/** The lock held while a backup or import runs, shared by every process using the folder. */
-export const LOCK_NAME = ".lifeboat.lock";
 /** A dot-file nobody has touched for this long is abandoned work (an upload cut off, a crashed host). */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
-/** The lock holder refreshes the lock's mtime this often… */
-const LOCK_HEARTBEAT_MS = 30 * 1000;
-/** …so a lock not refreshed for this long belongs to a process that is gone (on another host). */
-const LOCK_STALE_MS = 5 * 60 * 1000;
-const SIDECAR_SUFFIX = ".json";
-
-/** True for a name the engine accepts in a route or a command (see `SAFE_NAME_RE`). */
-export function isSafeBackupName(name: string): boolean {
-  return SAFE_NAME_RE.test(name) && !name.includes("..");
-}
-
-/** Throws `ValidationError` for a name that could never be a backup; touches no file. */
-export function assertSafeBackupName(name: string): void {
-  if (typeof name !== "string" || !isSafeBackupName(name)) {
-    throw new ValidationError(
-      "Not a backup name: expected letters, digits, '.', '_' or '-' ending in .sql or .sql.gz.",
-      "name",
-    );
-  }
-}
-
-/** `lifeboat-20261126-000000-scheduled` for a UTC time and a trigger (no extension). */
-export function backupBaseName(at: Date, trigger: BackupTrigger): string {
-  const iso = at.toISOString(); // 2026-11-26T00:00:00.000Z
-  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-  return `lifeboat-${stamp}-${trigger}`;
-}
-
-const SidecarSchema = z.object({
-  format: z.literal(1),
-  size: z.number().int().nonnegative(),
-  createdAt: z.string().refine((s) => !Number.isNaN(Date.parse(s))),
-  trigger: z.enum([...BACKUP_TRIGGERS, "unknown"]),
-  actor: z.string().nullable(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
-  rowCounts: z.record(z.string(), z.number().int().nonnegative()).nullable(),
-  pinned: z.boolean(),
-  periodKey: z.string().nullable(),
-});
-
-/** What the sidecar `<name>.json` holds. */
-export type Sidecar = z.infer<typeof SidecarSchema>;
 
 /** What the writer knows about a finished file before it gets a name. */
 export interface NewBackupInfo {
@@ -83,68 +38,8 @@ export interface NewBackupInfo {
   compressed: boolean;
 }
 
-/** A held lock; `release()` is idempotent. */
-export interface StorageLock {
-  release(): Promise<void>;
-}
-
-const hostTag = os.hostname().replace(/[^A-Za-z0-9-]/g, "-").slice(0, 40) || "host";
-
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === "ENOENT";
-}
-
-/** True when `pid` names a live process on this host. */
-function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Parses `.lifeboat-tmp.<host>.<pid>.<random>…` into its owner. */
-function tempOwner(name: string): { host: string; pid: number } | null {
-  if (!name.startsWith(TEMP_PREFIX)) return null;
-  const [host, pid] = name.slice(TEMP_PREFIX.length).split(".");
-  if (!host || !pid || !/^\d+$/.test(pid)) return null;
-  return { host, pid: Number(pid) };
-}
-
-/** fsync a directory so a rename or link in it survives a power cut (best effort where unsupported). */
-async function syncDir(dir: string): Promise<void> {
-  let fh: fs.FileHandle | undefined;
-  try {
-    fh = await fs.open(dir, "r");
-    await fh.sync();
-  } catch {
-    // Some platforms and file systems cannot fsync a directory; the data file itself is synced.
-  } finally {
-    await fh?.close().catch(() => {});
-  }
-}
-
-/** Writes `data` to `target` atomically: a synced temp file renamed over it. */
-async function writeFileAtomic(dir: string, target: string, data: string): Promise<void> {
-  const temp = path.join(dir, `${TEMP_PREFIX}${hostTag}.${process.pid}.${randomBytes(6).toString("hex")}.json`);
-  const fh = await fs.open(temp, "wx", 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-  await syncDir(dir);
 }
 
 /**
@@ -183,27 +78,7 @@ export function createBackupStorage(dir: string): BackupStorage {
   const resolved = path.resolve(dir);
   const pathOf = (name: string) => path.join(resolved, name);
 
-  async function readSidecar(name: string): Promise<Sidecar | null> {
-    let text: string;
-    try {
-      const fh = await fs.open(pathOf(name + SIDECAR_SUFFIX), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-      try {
-        const st = await fh.stat();
-        if (!st.isFile() || st.size > 1024 * 1024) return null;
-        text = await fh.readFile("utf8");
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return null;
-    }
-    try {
-      const parsed = SidecarSchema.safeParse(JSON.parse(text));
-      return parsed.success ? parsed.data : null;
-    } catch {
-      return null;
-    }
-  }
+  const readSidecar = (name: string) => readSidecarIn(resolved, name);
 
   function metaOf(name: string, st: { size: number; mtime: Date }, sidecar: Sidecar | null): BackupMeta {
     return {
@@ -254,9 +129,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     return metaOf(name, st, await readSidecar(name));
   }
 
-  async function writeSidecar(name: string, sidecar: Sidecar): Promise<void> {
-    await writeFileAtomic(resolved, pathOf(name + SIDECAR_SUFFIX), JSON.stringify(sidecar, null, 2) + "\n");
-  }
+  const writeSidecar = (name: string, sidecar: Sidecar) => writeSidecarIn(resolved, name, sidecar);
 
   async function place(tempPath: string, info: NewBackupInfo): Promise<BackupMeta> {
     const base = backupBaseName(info.createdAt, info.trigger);
@@ -329,92 +202,6 @@ export function createBackupStorage(dir: string): BackupStorage {
     return get(name);
   }
 
-  async function lockIsStale(): Promise<boolean> {
-    try {
-      const st = await fs.lstat(pathOf(LOCK_NAME));
-      const holder = JSON.parse(await fs.readFile(pathOf(LOCK_NAME), "utf8")) as { host?: string; pid?: number };
-      if (holder.host === hostTag && typeof holder.pid === "number") return !processAlive(holder.pid);
-      return Date.now() - st.mtimeMs > LOCK_STALE_MS;
-    } catch (err) {
-      // Gone meanwhile (stale in effect), or unreadable garbage: judge by age.
-      if (isMissing(err)) return true;
-      try {
-        const st = await fs.lstat(pathOf(LOCK_NAME));
-        return Date.now() - st.mtimeMs > LOCK_STALE_MS;
-      } catch {
-        return true;
-      }
-    }
-  }
-
-  async function describeHolder(): Promise<string> {
-    try {
-      const h = JSON.parse(await fs.readFile(pathOf(LOCK_NAME), "utf8")) as {
-        kind?: string;
-        trigger?: string;
-        pid?: number;
-        host?: string;
-        startedAt?: string;
-      };
-      const what = h.kind === "import" ? "an import" : `a${h.trigger ? ` ${h.trigger}` : ""} backup`;
-      const where = h.host === hostTag ? `process ${h.pid}` : `process ${h.pid} on ${h.host}`;
-      return `${what} (${where}, since ${h.startedAt})`;
-    } catch {
-      return "another backup or import";
-    }
-  }
-
-  async function lock(what: { kind: "backup" | "import"; trigger?: BackupTrigger }): Promise<StorageLock> {
-    const token = randomBytes(8).toString("hex");
-    const content = JSON.stringify({
-      kind: what.kind,
-      trigger: what.trigger ?? null,
-      host: hostTag,
-      pid: process.pid,
-      token,
-      startedAt: new Date().toISOString(),
-    });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const fh = await fs.open(pathOf(LOCK_NAME), "wx", 0o600);
-        try {
-          await fh.writeFile(content);
-        } finally {
-          await fh.close();
-        }
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        if (attempt < 2 && (await lockIsStale())) {
-          await fs.rm(pathOf(LOCK_NAME), { force: true });
-          continue;
-        }
-        throw new BusyError(
-          `Another backup or import is running: ${await describeHolder()}. Try again when it has finished.`,
-        );
-      }
-    }
-    const heartbeat = setInterval(() => {
-      const now = new Date();
-      void fs.utimes(pathOf(LOCK_NAME), now, now).catch(() => {});
-    }, LOCK_HEARTBEAT_MS);
-    heartbeat.unref?.();
-    let released = false;
-    return {
-      async release() {
-        if (released) return;
-        released = true;
-        clearInterval(heartbeat);
-        try {
-          const holder = JSON.parse(await fs.readFile(pathOf(LOCK_NAME), "utf8")) as { token?: string };
-          if (holder.token === token) await fs.rm(pathOf(LOCK_NAME), { force: true });
-        } catch {
-          // already gone
-        }
-      },
-    };
-  }
-
   async function cleanup(): Promise<string[]> {
     const removed: string[] = [];
     let entries;
@@ -429,7 +216,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       if (!e.isFile()) continue;
       const p = pathOf(e.name);
       if (e.name === LOCK_NAME) {
-        if (await lockIsStale()) {
+        if (await lockIsStale(resolved)) {
           await fs.rm(p, { force: true });
           removed.push(e.name);
         }
@@ -438,7 +225,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       if (e.name.startsWith(".")) {
         const owner = tempOwner(e.name);
         let abandoned: boolean;
-        if (owner && owner.host === hostTag) {
+        if (owner && owner.host === HOST_TAG) {
           abandoned = !processAlive(owner.pid) || (owner.pid !== process.pid && (await olderThan(p, STALE_TEMP_MS)));
         } else {
           // Upload temp files and other hosts' work: abandoned once nobody has written for a while.
@@ -464,7 +251,7 @@ export function createBackupStorage(dir: string): BackupStorage {
 
   return {
     dir: resolved,
-    tempPath: (ext) => pathOf(`${TEMP_PREFIX}${hostTag}.${process.pid}.${randomBytes(8).toString("hex")}${ext}`),
+    tempPath: (ext) => pathOf(tempName(ext)),
     place,
     list,
     get,
@@ -472,7 +259,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     remove,
     setPinned,
     cleanup,
-    lock,
+    lock: (what) => acquireLock(resolved, what),
   };
 }
 

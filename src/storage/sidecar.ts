@@ -1,0 +1,52 @@
+import { constants as fsConstants } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { BACKUP_TRIGGERS } from "../backups/types.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
+
+/** A backup's metadata lives beside it in `<backup name>.json`. */
+export const SIDECAR_SUFFIX = ".json";
+
+const SidecarSchema = z.object({
+  format: z.literal(1),
+  size: z.number().int().nonnegative(),
+  createdAt: z.string().refine((s) => !Number.isNaN(Date.parse(s))),
+  trigger: z.enum([...BACKUP_TRIGGERS, "unknown"]),
+  actor: z.string().nullable(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  rowCounts: z.record(z.string(), z.number().int().nonnegative()).nullable(),
+  pinned: z.boolean(),
+  periodKey: z.string().nullable(),
+});
+
+/** What the sidecar `<name>.json` holds. */
+export type Sidecar = z.infer<typeof SidecarSchema>;
+
+/** The sidecar of backup `name` in `dir`, or null when it is missing, not a regular file, too big or not valid. */
+export async function readSidecar(dir: string, name: string): Promise<Sidecar | null> {
+  let text: string;
+  try {
+    const fh = await fs.open(path.join(dir, name + SIDECAR_SUFFIX), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > 1024 * 1024) return null;
+      text = await fh.readFile("utf8");
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return null;
+  }
+  try {
+    const parsed = SidecarSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Replaces the sidecar of backup `name` in `dir` atomically. */
+export async function writeSidecar(dir: string, name: string, sidecar: Sidecar): Promise<void> {
+  await writeFileAtomic(dir, path.join(dir, name + SIDECAR_SUFFIX), JSON.stringify(sidecar, null, 2) + "\n");
+}
