@@ -15,6 +15,7 @@ import { createAuth } from "./auth/auth.ts";
 import { loadJwtSecret } from "./auth/secret.ts";
 import { createEventBus, type EventBus } from "./events.ts";
 import type { UserChangeEvent } from "./users/events.ts";
+import type { ScryptParams } from "./users/password.ts";
 import { createUserService, type UserService } from "./users/service.ts";
 import { createBackupEngine, type BackupEngine } from "./backups/engine.ts";
 import { preMigrationBackup } from "./backups/pre-migration.ts";
@@ -29,6 +30,11 @@ export interface BootOptions {
   timers?: Timers;
   /** Tuning of automatic backups (quiet window, lease, waits); defaults suit production. */
   scheduler?: SchedulerOptions;
+  /**
+   * scrypt cost of new password hashes; N=2^17, r=8, p=1 (`CURRENT_SCRYPT`) unless
+   * given. Deliberately not an environment variable: only tests lower it.
+   */
+  passwordCost?: ScryptParams;
 }
 
 /** A running Lifeboat, minus the listening socket (which belongs to the runtime entry). */
@@ -79,7 +85,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
   }
 
   const events = createEventBus<UserChangeEvent>((err) => logger.error("a user change listener failed", { error: err }));
-  const users = createUserService({ db, writeGate, clock, events });
+  const users = createUserService({ db, writeGate, clock, events, passwordCost: options.passwordCost });
   let auth;
   try {
     const secret = await loadJwtSecret(config, logger);

@@ -9,10 +9,16 @@ export interface ScryptParams {
 }
 
 /**
- * OWASP's recommendation for scrypt (N=2^17, r=8, p=1): about 0.4 s and 128 MiB
- * per hash on a small server, on Node and Deno alike.
+ * The production cost of new hashes, OWASP's recommendation for scrypt
+ * (N=2^17, r=8, p=1): about 0.4 s and 128 MiB per hash on a small server, on
+ * Node and Deno alike. The app takes another cost only through its options
+ * (tests use a low one), never from the environment.
  */
 export const CURRENT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ ln: 17, r: 8, p: 1 });
+
+/** Bounds of a readable stored hash; a cost outside them could never be verified. */
+const LN_MIN = 10;
+const LN_MAX = 22;
 
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
@@ -21,6 +27,14 @@ const MAX_CONCURRENT = 2;
 
 // Format: $scrypt$ln=17,r=8,p=1$<salt base64>$<hash base64> (a PHC-style string).
 const HASH_RE = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
+
+function withinBounds(params: ScryptParams): boolean {
+  return (
+    Number.isInteger(params.ln) && params.ln >= LN_MIN && params.ln <= LN_MAX &&
+    Number.isInteger(params.r) && params.r >= 1 && params.r <= 99 &&
+    Number.isInteger(params.p) && params.p >= 1 && params.p <= 99
+  );
+}
 
 let running = 0;
 const waiting: (() => void)[] = [];
@@ -56,37 +70,63 @@ function parse(stored: string): { params: ScryptParams; salt: Buffer; hash: Buff
   const m = HASH_RE.exec(stored);
   if (!m) return null;
   const params = { ln: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
-  if (params.ln < 10 || params.ln > 22 || params.r < 1 || params.p < 1) return null;
+  if (!withinBounds(params)) return null;
   return { params, salt: Buffer.from(m[4]!, "base64"), hash: Buffer.from(m[5]!, "base64") };
 }
 
-/** Hashes a password with a fresh random salt; returns the self-describing string to store. */
-export async function hashPassword(password: string, params: ScryptParams = CURRENT_SCRYPT): Promise<string> {
-  const salt = randomBytes(SALT_LENGTH);
-  const hash = await derive(password, salt, params, KEY_LENGTH);
-  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+/** Hashing and checking of passwords at one cost. */
+export interface PasswordHasher {
+  /** The cost new hashes get. */
+  readonly cost: Readonly<ScryptParams>;
+  /** Hashes a password with a fresh random salt; returns the self-describing string to store. */
+  hash(password: string): Promise<string>;
+  /**
+   * True when `password` matches `stored` (at whatever cost `stored` names),
+   * compared in constant time. An unreadable stored value never matches and
+   * still costs one hash.
+   */
+  verify(password: string, stored: string): Promise<boolean>;
+  /**
+   * Spends the same time as checking a password against a hash made at `cost`.
+   * Used when the username does not exist, so response times do not reveal
+   * which names do.
+   */
+  burn(password: string): Promise<void>;
 }
 
 /**
- * True when `password` matches `stored`, compared in constant time. An
- * unreadable stored value never matches (and still costs one hash).
+ * A hasher whose new hashes cost `cost` (production: `CURRENT_SCRYPT`). Throws
+ * `RangeError` for a cost outside the stored format's bounds (ln 10–22, r and
+ * p 1–99), whose hashes could never be read back.
  */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const parsed = parse(stored);
-  if (!parsed || parsed.hash.length === 0) {
-    await burnPasswordCheck(password);
-    return false;
+export function createPasswordHasher(cost: ScryptParams = CURRENT_SCRYPT): PasswordHasher {
+  if (!withinBounds(cost)) {
+    throw new RangeError(
+      `scrypt cost ln=${cost.ln},r=${cost.r},p=${cost.p} is out of bounds (ln ${LN_MIN}–${LN_MAX}, r and p 1–99)`,
+    );
   }
-  const candidate = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
-  return timingSafeEqual(candidate, parsed.hash);
-}
-
-/**
- * Spends the same time as checking a password against a real hash. Used when
- * the username does not exist, so response times do not reveal which names do.
- */
-export async function burnPasswordCheck(password: string): Promise<void> {
-  await derive(password, randomBytes(SALT_LENGTH), CURRENT_SCRYPT, KEY_LENGTH);
+  const params = Object.freeze({ ln: cost.ln, r: cost.r, p: cost.p });
+  const burn = async (password: string) => {
+    await derive(password, randomBytes(SALT_LENGTH), params, KEY_LENGTH);
+  };
+  return {
+    cost: params,
+    async hash(password) {
+      const salt = randomBytes(SALT_LENGTH);
+      const hash = await derive(password, salt, params, KEY_LENGTH);
+      return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+    },
+    async verify(password, stored) {
+      const parsed = parse(stored);
+      if (!parsed || parsed.hash.length === 0) {
+        await burn(password);
+        return false;
+      }
+      const candidate = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
+      return timingSafeEqual(candidate, parsed.hash);
+    },
+    burn,
+  };
 }
 
 /** A random password for a generated account: 24 URL-safe characters (144 bits). */

@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { UserChangeAction, UserChangeEvent } from "./events.ts";
-import { burnPasswordCheck, generatePassword, hashPassword, verifyPassword } from "./password.ts";
+import { createPasswordHasher, generatePassword, type ScryptParams } from "./password.ts";
 import {
   changePasswordSchema,
   createUserSchema,
@@ -64,6 +64,12 @@ export interface UserServiceDeps {
   clock: Clock;
   /** Receives one event per committed change, after the commit. */
   events: EventBus<UserChangeEvent>;
+  /**
+   * scrypt cost of new password hashes and of the decoy check for unknown names;
+   * `CURRENT_SCRYPT` (N=2^17, r=8, p=1) unless given. Stored hashes name their own
+   * cost, so changing it never locks anyone out.
+   */
+  passwordCost?: ScryptParams;
 }
 
 /**
@@ -155,6 +161,7 @@ interface Change<T> {
  */
 export function createUserService(deps: UserServiceDeps): UserService {
   const { db, writeGate, clock, events } = deps;
+  const passwords = createPasswordHasher(deps.passwordCost);
 
   async function mutate<T>(actor: Actor, work: (tx: Transaction, at: string) => Promise<Change<T>>): Promise<T> {
     const { value, event } = await writeGate.run(async () => {
@@ -239,7 +246,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const taken = await db.execute({ sql: "SELECT 1 FROM lifeboat_users WHERE username = ?", args: [username] });
       if (taken.rows.length > 0) throw usernameTaken(username);
       // Hash before taking the write gate: the KDF must not hold up other writers.
-      const passwordHash = await hashPassword(password);
+      const passwordHash = await passwords.hash(password);
       return mutate(actor, async (tx, at) => {
         const user = await insertUser(tx, at, username, passwordHash, role);
         return { value: user, change: { action: "user.create", target: { id: user.id, username: user.username }, details: { role } } };
@@ -248,7 +255,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async updateUser(actor, id, patch) {
       const input = parseOrThrow(updateUserSchema, patch);
-      const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
+      const passwordHash = input.password !== undefined ? await passwords.hash(input.password) : undefined;
       return mutate(actor, async (tx, at) => {
         const before = toUser(await rowById(tx, id));
         const changed: string[] = [];
@@ -314,13 +321,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const row = await rowById(db, userId).catch(() => null);
       if (!row || Number(row.disabled) === 1) throw new UnauthorizedError("Your account no longer exists or is disabled.");
       const storedHash = String(row.password_hash);
-      if (!(await verifyPassword(currentPassword, storedHash))) {
+      if (!(await passwords.verify(currentPassword, storedHash))) {
         throw new ValidationError("currentPassword: is not your current password", "currentPassword");
       }
       if (currentPassword === newPassword) {
         throw new ValidationError("newPassword: must differ from the current password", "newPassword");
       }
-      const passwordHash = await hashPassword(newPassword);
+      const passwordHash = await passwords.hash(newPassword);
       const username = String(row.username);
       return mutate(username, async (tx, at) => {
         const rs = await tx.execute({
@@ -347,10 +354,10 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const row = rs.rows[0];
       if (!row) {
         // Same cost as a real check, so timing does not tell which usernames exist.
-        await burnPasswordCheck(password);
+        await passwords.burn(password);
         return null;
       }
-      const ok = await verifyPassword(password, String(row.password_hash));
+      const ok = await passwords.verify(password, String(row.password_hash));
       if (!ok || Number(row.disabled) === 1) return null;
       return toActive(row);
     },
@@ -379,7 +386,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const passwordCheck = passwordSchema.safeParse(password);
       if (!passwordCheck.success) issues.push({ variable: "ADMIN_PASSWORD", message: passwordCheck.error.issues[0]!.message });
       if (issues.length) throw new ConfigError(issues);
-      const passwordHash = await hashPassword(password);
+      const passwordHash = await passwords.hash(password);
       const user = await mutate(SYSTEM_ACTOR, async (tx, at) => {
         // Re-check inside the write transaction: another instance may have won the race.
         const again = await tx.execute("SELECT count(*) AS n FROM lifeboat_users");

@@ -1,5 +1,6 @@
 import { bootLifeboat, type Lifeboat } from "../../src/lifeboat.ts";
 import type { Clock, Timers } from "../../src/clock.ts";
+import { TEST_PASSWORD_COST } from "./password-cost.ts";
 import { tempDir } from "./temp.ts";
 import { afterEach } from "vitest";
 
@@ -33,6 +34,7 @@ export async function bootTestLifeboat(
     env: { DATA_DIR: dataDir, LOG_LEVEL: "debug", ...env },
     ...(options.clock ? { clock: options.clock } : {}),
     timers: options.timers ?? STILL_TIMERS,
+    passwordCost: TEST_PASSWORD_COST,
     logWrite: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
   open.push(lifeboat);

@@ -1,32 +1,66 @@
 import { describe, expect, it } from "vitest";
-import { CURRENT_SCRYPT, generatePassword, hashPassword, verifyPassword } from "../../src/users/password.ts";
+import { bootLifeboat } from "../../src/lifeboat.ts";
+import { createPasswordHasher, CURRENT_SCRYPT, generatePassword } from "../../src/users/password.ts";
+import { ADMIN, TEST_JWT_SECRET } from "../support/auth.ts";
+import { TEST_PASSWORD_COST } from "../support/password-cost.ts";
+import { tempDir } from "../support/temp.ts";
+
+const passwords = createPasswordHasher(TEST_PASSWORD_COST);
+const PHC = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/;
 
 describe("password hashing", () => {
+  it("hashes new passwords at OWASP's cost (N=2^17, r=8, p=1) unless the app is told otherwise, and they verify", async () => {
+    // The one place the suite pays the production cost: everything else boots with TEST_PASSWORD_COST.
+    expect(CURRENT_SCRYPT).toEqual({ ln: 17, r: 8, p: 1 });
+    const dataDir = await tempDir();
+    const lb = await bootLifeboat({
+      env: { DATA_DIR: dataDir, LOG_LEVEL: "silent", ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, JWT_SECRET: TEST_JWT_SECRET },
+      timers: { setTimeout: () => null, clearTimeout: () => {} },
+    });
+    try {
+      const rs = await lb.db.execute({ sql: "SELECT password_hash FROM lifeboat_users WHERE username = ?", args: [ADMIN.username] });
+      const stored = String(rs.rows[0]!.password_hash);
+      expect(stored).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/);
+      expect(await lb.users.authenticate(ADMIN.username, ADMIN.password)).toMatchObject({ user: { username: ADMIN.username } });
+      expect(await lb.users.authenticate(ADMIN.username, ADMIN.password + "!")).toBeNull();
+    } finally {
+      await lb.close();
+    }
+  });
+
   it("stores a salted scrypt hash that names its parameters, never the password", async () => {
     const password = "correct horse battery staple";
-    const a = await hashPassword(password);
-    const b = await hashPassword(password);
-    expect(a).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/);
-    expect(CURRENT_SCRYPT).toEqual({ ln: 17, r: 8, p: 1 });
+    const a = await passwords.hash(password);
+    const b = await passwords.hash(password);
+    expect(a).toMatch(PHC);
+    expect(a.startsWith("$scrypt$ln=10,r=8,p=1$")).toBe(true);
     expect(a).not.toBe(b); // fresh salt each time
     expect(a).not.toContain(password);
-    expect(await verifyPassword(password, a)).toBe(true);
-    expect(await verifyPassword(password, b)).toBe(true);
-    expect(await verifyPassword("correct horse battery stapl", a)).toBe(false);
-    expect(await verifyPassword(password.toUpperCase(), a)).toBe(false);
+    expect(await passwords.verify(password, a)).toBe(true);
+    expect(await passwords.verify(password, b)).toBe(true);
+    expect(await passwords.verify("correct horse battery stapl", a)).toBe(false);
+    expect(await passwords.verify(password.toUpperCase(), a)).toBe(false);
   });
 
   it("still verifies hashes made with other parameters, so the cost can be raised later", async () => {
-    const older = await hashPassword("an older password", { ln: 14, r: 8, p: 1 });
+    const older = await createPasswordHasher({ ln: 14, r: 8, p: 1 }).hash("an older password");
     expect(older.startsWith("$scrypt$ln=14,r=8,p=1$")).toBe(true);
-    expect(await verifyPassword("an older password", older)).toBe(true);
-    expect(await verifyPassword("another password", older)).toBe(false);
+    expect(await passwords.verify("an older password", older)).toBe(true);
+    expect(await passwords.verify("another password", older)).toBe(false);
   });
 
   it("never matches an unreadable stored value", async () => {
-    for (const stored of ["", "plain text", "$scrypt$ln=99,r=8,p=1$AAAA$AAAA", "$pbkdf2$x$y$z"]) {
-      expect(await verifyPassword("plain text", stored)).toBe(false);
+    for (const stored of ["", "plain text", "$scrypt$ln=99,r=8,p=1$AAAA$AAAA", "$scrypt$ln=9,r=8,p=1$AAAA$AAAA", "$pbkdf2$x$y$z"]) {
+      expect(await passwords.verify("plain text", stored)).toBe(false);
     }
+  });
+
+  it("refuses a cost whose hashes could not be read back", () => {
+    for (const params of [{ ln: 9, r: 8, p: 1 }, { ln: 23, r: 8, p: 1 }, { ln: 10, r: 0, p: 1 }, { ln: 10, r: 8, p: 100 }, { ln: 10.5, r: 8, p: 1 }]) {
+      expect(() => createPasswordHasher(params)).toThrow(RangeError);
+    }
+    expect(createPasswordHasher().cost).toEqual(CURRENT_SCRYPT);
+    expect(passwords.cost).toEqual({ ln: 10, r: 8, p: 1 });
   });
 
   it("generates strong random passwords", () => {

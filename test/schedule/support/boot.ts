@@ -4,6 +4,7 @@ import { createBackupStorage } from "../../../src/storage/folder.ts";
 import type { BackupMeta } from "../../../src/backups/types.ts";
 import { bootLifeboat, type Lifeboat } from "../../../src/lifeboat.ts";
 import type { SchedulerOptions } from "../../../src/schedule/scheduler.ts";
+import { TEST_PASSWORD_COST } from "../../support/password-cost.ts";
 import { tempDir } from "../../support/temp.ts";
 import { manualTime, type ManualTime } from "./manual-time.ts";
 
@@ -45,6 +46,7 @@ export async function bootScheduled(
     },
     clock: time,
     timers: time,
+    passwordCost: TEST_PASSWORD_COST,
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
     logWrite: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
