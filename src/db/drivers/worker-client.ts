@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { deserializeError, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 
@@ -25,17 +27,66 @@ const here = import.meta.url;
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
+let sourceBundle: Promise<URL> | undefined;
+let warnedNoBundle = false;
+
+/**
+ * The worker's TypeScript sources bundled into one JavaScript module with
+ * esbuild (tsx's own compiler), once per process. A worker that registers
+ * tsx's loader instead spends seconds per start (a loader thread, then every
+ * module compiled again); the bundle starts in a fraction of that. It is
+ * written under the project's node_modules/.cache/lifeboat/ so that the worker
+ * resolves `libsql` from the project's packages, named by its content hash and
+ * written atomically, so concurrent processes share one file.
+ */
+function bundleFromSource(): Promise<URL> {
+  sourceBundle ??= (async () => {
+    const require = createRequire(here);
+    const esbuild = await import("esbuild");
+    const built = await esbuild.build({
+      entryPoints: [fileURLToPath(new URL("./db-worker.ts", here))],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "external",
+      write: false,
+      logLevel: "silent",
+    });
+    const code = built.outputFiles[0]!.contents;
+    const esbuildMain = require.resolve("esbuild");
+    const marker = `${path.sep}node_modules${path.sep}`;
+    const dir = path.join(esbuildMain.slice(0, esbuildMain.lastIndexOf(marker) + marker.length), ".cache", "lifeboat");
+    const file = path.join(dir, `db-worker-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
+    const present = await fs.stat(file).then((s) => s.size === code.byteLength, () => false);
+    if (!present) {
+      await fs.mkdir(dir, { recursive: true });
+      const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      await fs.writeFile(temp, code);
+      await fs.rename(temp, file);
+    }
+    return pathToFileURL(file);
+  })();
+  return sourceBundle;
+}
+
 /**
  * Starts the worker thread. From compiled JavaScript (`npm start`) and under
  * Deno the worker module is loaded directly; from TypeScript sources under
- * Node (tsx, vitest) the worker first registers tsx's loader, since Node 20
- * cannot load `.ts` files in a worker on its own.
+ * Node (tsx, vitest), which Node 20 cannot load in a worker on its own, from a
+ * bundle of them (`bundleFromSource`), or when that cannot be written, with
+ * tsx's loader registered first.
  */
 export async function startDbWorker(): Promise<DbWorker> {
   const fromSource = here.endsWith(".ts");
   const workerUrl = new URL(fromSource ? "./db-worker.ts" : "./db-worker.js", here);
   let worker: Worker;
-  if (fromSource && !isDeno) {
+  const bundle = fromSource && !isDeno ? await bundleFromSource().catch((err: unknown) => err as Error) : null;
+  if (bundle instanceof URL) {
+    worker = new Worker(bundle, { resourceLimits: WORKER_LIMITS });
+  } else if (bundle) {
+    if (!warnedNoBundle) process.emitWarning(`backup worker started through tsx (slower): bundling it failed: ${bundle.message}`);
+    warnedNoBundle = true;
     // tsx's ESM entry (package export "./esm/api", import condition); the CJS one cannot register from an ESM worker.
     const tsxRoot = path.dirname(createRequire(here).resolve("tsx/package.json"));
     const tsxApi = pathToFileURL(path.join(tsxRoot, "dist/esm/api/index.mjs")).href;
