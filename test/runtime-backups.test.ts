@@ -1,19 +1,18 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort, start, waitForHttp } from "./support/process.ts";
+import { DENO_ENTRY, startEntry } from "./support/entries.ts";
+import { freePort, waitForHttp } from "./support/process.ts";
 import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
 import { tempDir } from "./support/temp.ts";
 
-const DENO = path.resolve("node_modules/.bin/deno");
-const DENO_ARGS = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "src/main-deno.ts"];
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 describe("backups over HTTP under Deno", () => {
   it("backs up, downloads, uploads (streamed multipart) and imports; refuses an oversized upload with 413", async () => {
     const dataDir = await tempDir();
     const port = await freePort();
-    const proc = start(DENO, DENO_ARGS, {
+    const proc = startEntry(DENO_ENTRY, {
       PORT: String(port),
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,

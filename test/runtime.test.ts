@@ -1,22 +1,13 @@
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort, start, waitForHttp } from "./support/process.ts";
+import { ENTRIES, startEntry } from "./support/entries.ts";
+import { freePort, waitForHttp } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
 
-const DENO = path.resolve("node_modules/.bin/deno");
-const DENO_ARGS = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "src/main-deno.ts"];
-const NODE_ARGS = ["--import", "tsx", "src/main-node.ts"];
-
-const runtimes = [
-  { name: "Node", cmd: process.execPath, args: NODE_ARGS },
-  { name: "Deno", cmd: DENO, args: DENO_ARGS },
-];
-
-describe.each(runtimes)("$name entry", ({ cmd, args }) => {
+describe.each(ENTRIES)("$name entry", (entry) => {
   it("serves /healthz and /readyz on the embedded libSQL file, and stops cleanly on SIGTERM", async () => {
     const dataDir = await tempDir();
     const port = await freePort();
-    const proc = start(cmd, args, { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" });
+    const proc = startEntry(entry, { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" });
     const health = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, proc);
     expect(health.status).toBe(200);
     expect(((await health.json()) as { status: string }).status).toBe("ok");
@@ -36,7 +27,7 @@ describe.each(runtimes)("$name entry", ({ cmd, args }) => {
 
   it("exits non-zero naming PORT when PORT=abc", async () => {
     const dataDir = await tempDir();
-    const proc = start(cmd, args, { PORT: "abc", DATA_DIR: dataDir });
+    const proc = startEntry(entry, { PORT: "abc", DATA_DIR: dataDir });
     expect(await proc.exited).not.toBe(0);
     expect(proc.output()).toMatch(/PORT: expected a whole number/);
   });

@@ -1,23 +1,13 @@
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort, start, waitForHttp } from "../support/process.ts";
+import { ENTRIES, startEntry } from "../support/entries.ts";
+import { freePort, waitForHttp } from "../support/process.ts";
 import { tempDir } from "../support/temp.ts";
 
-const DENO = path.resolve("node_modules/.bin/deno");
-const runtimes = [
-  { name: "Node", cmd: process.execPath, args: ["--import", "tsx", "src/main-node.ts"] },
-  {
-    name: "Deno",
-    cmd: DENO,
-    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "src/main-deno.ts"],
-  },
-];
-
-describe.each(runtimes)("$name entry: a fresh start yields a usable login", ({ cmd, args }) => {
+describe.each(ENTRIES)("$name entry: a fresh start yields a usable login", (entry) => {
   it("prints the generated admin password once, signs in with it, and sees the real client address", async () => {
     const dataDir = await tempDir();
     const port = await freePort();
-    const proc = start(cmd, args, { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" });
+    const proc = startEntry(entry, { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" });
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/healthz`, 60_000, proc);
     const logs = () =>

@@ -1,0 +1,36 @@
+import fs from "node:fs";
+import path from "node:path";
+import { start, type Started } from "./process.ts";
+
+/** A way to start Lifeboat's server as a user would: one runtime, one entry file. */
+export interface Entry {
+  name: "Node" | "Deno";
+  cmd: string;
+  args: string[];
+}
+
+/**
+ * The Deno entry exactly as `deno task start` runs it: the npm `deno` binary and
+ * the permission flags read from deno.json, so a permission the tests need but
+ * the task lacks fails here. Run directly rather than through `deno task`,
+ * so SIGTERM reaches the server itself.
+ */
+function denoEntry(): Entry {
+  const deno = JSON.parse(fs.readFileSync(path.resolve("deno.json"), "utf8")) as { tasks: { start: string } };
+  const [bin, ...args] = deno.tasks.start.trim().split(/\s+/);
+  if (!bin || path.basename(bin) !== "deno" || args[0] !== "run" || args.at(-1) !== "src/main-deno.ts") {
+    throw new Error(`deno.json's start task is not "<deno> run <flags> src/main-deno.ts": ${deno.tasks.start}`);
+  }
+  return { name: "Deno", cmd: path.resolve(bin), args };
+}
+
+/** The Node entry from source, as `npm run dev` runs it (tsx). */
+export const NODE_ENTRY: Entry = { name: "Node", cmd: process.execPath, args: ["--import", "tsx", "src/main-node.ts"] };
+export const DENO_ENTRY: Entry = denoEntry();
+/** Both runtimes, for `describe.each`. */
+export const ENTRIES: Entry[] = [NODE_ENTRY, DENO_ENTRY];
+
+/** Starts the server through `entry` with extra environment; killed after the test (see process.ts). */
+export function startEntry(entry: Entry, env: Record<string, string>): Started {
+  return start(entry.cmd, entry.args, env);
+}
