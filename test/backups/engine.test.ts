@@ -20,6 +20,7 @@ import { contentDiff, readContent } from "./support/content.ts";
 import { backupPath, listDir, makeEngine } from "./support/engine.ts";
 import { sqlite3Dump } from "./support/sqlite3.ts";
 import { tempDir } from "../support/temp.ts";
+import { eventually } from "../support/wait.ts";
 
 const fixedClock = { now: () => new Date("2026-11-26T00:00:00.000Z") };
 const hostTag = os.hostname().replace(/[^A-Za-z0-9-]/g, "-").slice(0, 40) || "host";
@@ -185,8 +186,16 @@ describe("one backup or import at a time", () => {
   it("queues in-process writes behind an import (write gate) instead of failing or losing them", async () => {
     const t = await makeEngine({ corpus: { bigRows: 20000 } });
     const b = await t.engine.createBackup({ trigger: "manual" });
-    const importing = t.engine.importBackup(b.name, { actor: null });
-    while (!t.writeGate.busy) await new Promise((r) => setTimeout(r, 2));
+    let imported = false;
+    const importing = t.engine.importBackup(b.name, { actor: null }).finally(() => (imported = true));
+    await eventually(
+      () => {
+        if (!t.writeGate.busy && imported) throw new Error("the import ended before it was seen holding the write gate");
+        return t.writeGate.busy;
+      },
+      "the import to hold the write gate",
+      { intervalMs: 2 },
+    );
     const write = t.writeGate.run(() => t.db.execute("INSERT INTO parent (id, name) VALUES (99, 'late')"));
     await importing;
     await write;

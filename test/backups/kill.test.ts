@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { bootTestLifeboat } from "../support/app.ts";
 import { start } from "../support/process.ts";
 import { tempDir } from "../support/temp.ts";
+import { eventually } from "../support/wait.ts";
 import { lifeboatSql } from "./support/corpus.ts";
 
 describe("a crash during export", () => {
@@ -26,13 +27,14 @@ describe("a crash during export", () => {
     });
     // Wait until the export is well under way (its temp file is growing), then kill it hard.
     let partial: string | undefined;
-    for (let i = 0; i < 1500 && !partial; i++) {
+    await eventually(async () => {
       for (const f of await fs.readdir(backupDir)) {
-        if (f.startsWith(".lifeboat-tmp.") && (await fs.stat(path.join(backupDir, f))).size > 2_000_000) partial = f;
+        const size = f.startsWith(".lifeboat-tmp.") ? await fs.stat(path.join(backupDir, f)).then((s) => s.size, () => 0) : 0;
+        if (size > 2_000_000) partial = f;
       }
-      if (child.child.exitCode !== null) break;
-      if (!partial) await new Promise((r) => setTimeout(r, 20));
-    }
+      if (!partial && child.child.exitCode !== null) throw new Error(`the export ended before it was under way:\n${child.output()}`);
+      return partial !== undefined;
+    }, "the export's temp file to pass 2 MB");
     expect(partial, child.output()).toBeDefined();
     child.child.kill("SIGKILL");
     await child.exited;

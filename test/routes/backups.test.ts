@@ -7,6 +7,7 @@ import type { TestLifeboat } from "../support/app.ts";
 import { ADMIN, bootWithAdmin, createUser, loginCookie, loginToken, ORIGIN } from "../support/auth.ts";
 import { chunkedStream, MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
 import { tempDir } from "../support/temp.ts";
+import { eventually } from "../support/wait.ts";
 
 interface Ctx {
   lb: TestLifeboat;
@@ -453,11 +454,15 @@ describe("busy", () => {
     void first.finally(() => (settled = true));
     // Wait until the engine says it runs (the service stays responsive meanwhile).
     let running = false;
-    while (!settled && !running) {
-      const status = (await (await api(ctx, "GET", "/api/backups/status")).json()) as { running: unknown };
-      running = status.running !== null;
-      if (!running) await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      async () => {
+        const status = (await (await api(ctx, "GET", "/api/backups/status")).json()) as { running: unknown };
+        running = status.running !== null;
+        return running || settled;
+      },
+      "the first backup to show as running",
+      { intervalMs: 5 },
+    );
     expect(running, "the first backup finished before it could be observed running").toBe(true);
     // The page first (what a viewer sees right now), then the conflicting requests.
     const cardHtml = await (await ctx.lb.app.request("/admin/backups/status", { headers: htmx(ctx.adminCookie) })).text();

@@ -2,7 +2,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ADMIN, bootScheduled } from "./support/boot.ts";
-import { eventually, webhookServer } from "./support/webhook-server.ts";
+import { eventually } from "../support/wait.ts";
+import { webhookServer } from "./support/webhook-server.ts";
 
 type Readiness = { status: string; checks: Record<string, { ok: boolean; reason?: string; degraded?: boolean }> };
 

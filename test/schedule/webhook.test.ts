@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.ts";
 import { createWebhookNotifier, type BackupFailedPayload } from "../../src/schedule/webhook.ts";
 import { manualTime } from "./support/manual-time.ts";
-import { eventually, webhookServer } from "./support/webhook-server.ts";
+import { eventually } from "../support/wait.ts";
+import { webhookServer } from "./support/webhook-server.ts";
 
 function setup(url: string, attempts = 4) {
   const lines: Record<string, unknown>[] = [];

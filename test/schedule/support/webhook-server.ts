@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach } from "vitest";
+import { eventually } from "../../support/wait.ts";
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -15,7 +16,7 @@ export interface WebhookServer {
   url: string;
   /** Every request received: status answered and parsed JSON body. */
   received: { status: number; body: unknown; contentType: string | undefined }[];
-  /** Resolves once `n` requests have arrived (polls; fails after 20 s). */
+  /** Resolves once `n` requests have arrived (polls; fails after `WAIT_MS`). */
   waitFor(n: number): Promise<void>;
 }
 
@@ -37,21 +38,8 @@ export async function webhookServer(statuses: number[]): Promise<WebhookServer> 
   return {
     url: `http://127.0.0.1:${port}/hooks/lifeboat?token=s3cret-in-query`,
     received,
-    async waitFor(n) {
-      const deadline = Date.now() + 20_000;
-      while (received.length < n) {
-        if (Date.now() > deadline) throw new Error(`webhook got ${received.length} requests, expected ${n}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    waitFor(n) {
+      return eventually(() => received.length >= n, `${n} webhook request(s)`);
     },
   };
-}
-
-/** Polls `cond` until true (fails after 20 s); for background work that the test cannot await. */
-export async function eventually(cond: () => boolean | Promise<boolean>, what = "condition"): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
