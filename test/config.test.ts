@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../src/config.ts";
@@ -100,13 +101,47 @@ describe("loadConfig", () => {
     expect(err.message).not.toContain("hunter2");
   });
 
-  it("lists the public variable names", () => {
-    for (const name of [
-      "PORT", "HOST", "DATA_DIR", "DATABASE_URL", "DATABASE_AUTH_TOKEN", "BACKUP_DIR", "JWT_SECRET",
-      "ADMIN_USERNAME", "ADMIN_PASSWORD", "CRON_SECRET", "BACKUP_SCHEDULE", "BACKUP_TIMEZONE",
-      "MAX_UPLOAD_BYTES", "LOG_LEVEL",
-    ]) {
-      expect(CONFIG_VARIABLES).toContain(name);
+});
+
+/** The README's configuration table: variable → the text of its Default cell. */
+function readmeConfigTable(): Map<string, string> {
+  const readme = fs.readFileSync(path.resolve("README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Configuration\n"));
+  const table = section.slice(0, section.indexOf("\n## ", 1));
+  const rows = new Map<string, string>();
+  for (const line of table.split("\n")) {
+    const m = /^\| `([A-Z][A-Z0-9_]*)` \| (.*?) \| .* \|$/.exec(line.trim());
+    if (m) rows.set(m[1]!, m[2]!);
+  }
+  return rows;
+}
+
+describe("the README's configuration table", () => {
+  const table = readmeConfigTable();
+
+  it("names every variable Lifeboat reads, and only those", () => {
+    expect(table.size).toBeGreaterThan(0);
+    expect([...table.keys()].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it("gives each variable's real default: setting it to the documented value changes nothing", () => {
+    const unset = loadConfig({}, "/srv/app");
+    for (const [variable, cell] of table) {
+      // Defaults derived from DATA_DIR are written as a formula; the rest as a literal value.
+      const derived: Record<string, string> = {
+        "`file:` + `DATA_DIR/app.db`": `file:${path.join(unset.dataDir, "app.db")}`,
+        "`DATA_DIR/backups`": path.join(unset.dataDir, "backups"),
+      };
+      const literal = /^`([^`]+)`(?: \([^)]*\))?$/.exec(cell);
+      let documented: string;
+      if (derived[cell] !== undefined) documented = derived[cell];
+      else if (literal) documented = literal[1]!;
+      else if (cell === "—" || cell.startsWith("generated")) {
+        // No default: unset means "none" (or a generated value); the variable must be optional.
+        expect(() => loadConfig({ [variable]: "" }, "/srv/app"), variable).not.toThrow();
+        continue;
+      } else throw new Error(`README default of ${variable} is not a value the test can check: ${cell}`);
+      expect(loadConfig({ [variable]: documented }, "/srv/app"), `${variable}=${documented}`).toEqual(unset);
     }
   });
 });
