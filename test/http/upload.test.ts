@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidBackupError, PayloadTooLargeError, ValidationError } from "../../src/errors.ts";
 import { receiveUpload, UPLOAD_TEMP_PREFIX, withUpload } from "../../src/http/upload.ts";
 import { BOUNDARY, chunkedStream, MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
+import { expectSameBytes } from "../support/bytes.ts";
 import { tempDir } from "../support/temp.ts";
 
 /** A request with a multipart body streamed in chunks and no Content-Length. */
@@ -33,7 +34,7 @@ describe("receiveUpload", () => {
     expect(path.basename(up.path).startsWith(UPLOAD_TEMP_PREFIX)).toBe(true);
     expect(up.size).toBe(content.length);
     expect(up.clientName).toBe("my.sql");
-    expect(new Uint8Array(await fs.readFile(up.path))).toEqual(content);
+    expectSameBytes(await fs.readFile(up.path), content);
   });
 
   it("refuses a body that is not multipart, and one without a `file` field (400, no temp file)", async () => {
