@@ -29,7 +29,9 @@ async function setup(): Promise<{ env: Record<string, string>; dbPath: string; b
   return { env: { DATA_DIR: dataDir }, dbPath, backupDir: path.join(dataDir, "backups") };
 }
 
-describe("npm run lifeboat", () => {
+// Each test starts the CLI as a new process (node + tsx) six to ten times: about 1 s of CPU
+// each, several times that in wall time when the two cores are shared with other work.
+describe("npm run lifeboat", { timeout: 180_000 }, () => {
   it("backup, list, verify and import a backup by name (exit code 0)", async () => {
     const { env, dbPath, backupDir } = await setup();
     const before = readContent(dbPath);
