@@ -100,6 +100,18 @@ export interface BackupEngine {
   verifyFile(filePath: string): Promise<VerifyResult>;
   /** Refuses the first bytes of an upload that is neither SQL text nor gzip (`InvalidBackupError`). */
   checkUploadStart(firstBytes: Uint8Array): void;
+  /**
+   * Where an upload is streamed to: a fresh temp name in the backup folder,
+   * which `storeUpload`/`importUpload` take over without a copy; never listed,
+   * and removed at start once its process is gone.
+   */
+  uploadTempPath(): string;
+  /**
+   * Throws `BusyError` when a backup or import of this process runs now, so a
+   * caller can refuse before costly work (a large upload travelling for
+   * nothing). The verbs check again, and the folder lock covers other processes.
+   */
+  checkIdle(): void;
   /** What runs now, or null. */
   activity(): EngineActivity | null;
   /** The last backup and import outcome of this process. */
@@ -587,6 +599,12 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
     checkUploadStart(firstBytes) {
       sniffDump(firstBytes);
+    },
+
+    uploadTempPath: () => storage.tempPath(".upload"),
+
+    checkIdle() {
+      if (current) throw new BusyError(`${current.kind === "import" ? "An import" : "A backup"} is running; try again when it has finished.`);
     },
 
     activity: () => (current ? { ...current } : null),

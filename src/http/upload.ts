@@ -22,17 +22,9 @@ export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 /** How many leading bytes of the file are handed to `checkStart`. */
 export const SNIFF_BYTES = 512;
 
-export interface UploadOptions {
-  /** Folder for the temp file: the backup folder, so the engine can rename it into place. */
-  dir: string;
+export type UploadOptions = {
   /** Largest accepted file, in bytes (`MAX_UPLOAD_BYTES`). */
   maxBytes: number;
-  /**
-   * Names the temp file (a path inside `dir`). Default: `.upload-<uuid>`. The
-   * routes pass the engine's own temp names, which its start-up cleanup removes
-   * as soon as their process is gone.
-   */
-  tempPath?: () => string;
   /** Multipart field holding the file; `file` by default. */
   field?: string;
   /**
@@ -40,7 +32,20 @@ export interface UploadOptions {
    * throws to refuse the upload early, e.g. when it is neither SQL text nor gzip.
    */
   checkStart?: (firstBytes: Uint8Array) => void;
-}
+} & (
+  | {
+      /**
+       * Names the temp file. The routes pass the engine's own temp names (in
+       * the backup folder, so it can rename the file into place), which its
+       * start-up cleanup removes as soon as their process is gone.
+       */
+      tempPath: () => string;
+    }
+  | {
+      /** Folder for a temp file named `.upload-<uuid>`. */
+      dir: string;
+    }
+);
 
 export interface ReceivedUpload {
   /** Absolute path of the temp file in `dir`. The caller owns it (see `withUpload`). */
@@ -105,7 +110,7 @@ export async function receiveUpload(request: Request, options: UploadOptions): P
       stream.resume(); // not ours: let it drain past
       return;
     }
-    const target = options.tempPath?.() ?? path.join(options.dir, `${UPLOAD_TEMP_PREFIX}${randomUUID()}`);
+    const target = "tempPath" in options ? options.tempPath() : path.join(options.dir, `${UPLOAD_TEMP_PREFIX}${randomUUID()}`);
     const done = writeFilePart(stream, target, options);
     // A failed write stops the pump below; the part is drained so busboy can finish.
     done.catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import type { BackupEngine } from "../backups/engine.ts";
 import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger, type EngineActivity } from "../backups/types.ts";
 import type { PendingChange } from "./change-backups.ts";
 import type { PeriodRun } from "./lease.ts";
@@ -133,4 +134,23 @@ export function mergeLastRuns(input: {
     out[trigger] = merged.reduce<LastRun | null>((best, c) => (!best || Date.parse(c.at) > Date.parse(best.at) ? c : best), null);
   }
   return out;
+}
+
+/**
+ * The status of an app built without a scheduler (tests, tools): the schedule
+ * is off, the last runs come from the backup folder, `running` from the engine.
+ */
+export async function statusWithoutScheduler(
+  engine: Pick<BackupEngine, "listBackups" | "activity">,
+): Promise<ScheduleStatus> {
+  return {
+    schedule: null,
+    timezone: "UTC",
+    nextRun: null,
+    nextPeriodKey: null,
+    lastRuns: mergeLastRuns({ runLog: createRunLog(), backups: await engine.listBackups(), latestScheduledRun: null }),
+    running: engine.activity(),
+    pendingChange: null,
+    instance: "",
+  };
 }
