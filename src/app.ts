@@ -1,5 +1,5 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Client } from "@libsql/client";
-import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Clock } from "./clock.ts";
@@ -14,6 +14,7 @@ import type { WriteGate } from "./db/write-gate.ts";
 import { backupDirCheck, databaseCheck, type ReadinessCheck } from "./health.ts";
 import type { AppEnv } from "./http/env.ts";
 import { createErrorHandler, notFoundHandler } from "./http/errors.tsx";
+import { buildApiDocument, createDocumentedRoutes } from "./http/openapi.ts";
 import { requestLogger } from "./http/request-logger.ts";
 import { createStaticAssets } from "./http/static.ts";
 import type { Logger } from "./logger.ts";
@@ -24,9 +25,9 @@ import { authRoutes } from "./routes/auth.tsx";
 import { userRoutes } from "./routes/users.tsx";
 import { apiDocsRoutes } from "./routes/api-docs.tsx";
 import { backupRoutes } from "./routes/backups.tsx";
-import { otherApiRoutesForDocs } from "./routes/api-docs-registry.ts";
 import { cronRoutes } from "./routes/cron.ts";
 import type { Scheduler } from "./schedule/scheduler.ts";
+import { statusWithoutScheduler } from "./schedule/status.ts";
 
 /** Everything the HTTP app needs, built by the runtime entry (or a test) and passed in. */
 export interface AppDeps {
@@ -76,8 +77,10 @@ const SECURITY_HEADERS = secureHeaders({
  * Builds the Hono app from its dependencies. Never listens and starts no timers:
  * the runtime entries (`main-node.ts`, `main-deno.ts`) and tests call `app.fetch`.
  */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  // Every router mounted here adds its documented routes to the app's registry:
+  // the OpenAPI document is built from what the app really serves.
+  const app = createDocumentedRoutes<AppEnv>();
   const assets = createStaticAssets();
   const readinessChecks = [
     databaseCheck(deps.db),
@@ -103,23 +106,22 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/", authRoutes({ auth: deps.auth, assetVersion: assets.version }));
   app.route("/", userRoutes({ auth: deps.auth, users: deps.users, assetVersion: assets.version }));
   // Backups: /api/backups (JSON) and /admin/backups (htmx), one handler per action.
-  const backups = backupRoutes({
-    engine: deps.backups,
-    ...(deps.scheduler ? { scheduleStatus: () => deps.scheduler!.scheduleStatus() } : {}),
-    auth: deps.auth,
-    config: deps.config,
-    assetVersion: assets.version,
-  });
-  app.route("/", backups);
-  // The OpenAPI document and the readable reference, generated from the routes' zod schemas.
   app.route(
     "/",
-    apiDocsRoutes({
+    backupRoutes({
+      engine: deps.backups,
+      scheduleStatus: deps.scheduler
+        ? () => deps.scheduler!.scheduleStatus()
+        : () => statusWithoutScheduler(deps.backups),
       auth: deps.auth,
-      version: VERSION,
+      config: deps.config,
       assetVersion: assets.version,
-      sources: () => [backups, otherApiRoutesForDocs({ cron: Boolean(deps.scheduler) })],
     }),
+  );
+  // The OpenAPI document and the readable reference, generated from the routes mounted above.
+  app.route(
+    "/",
+    apiDocsRoutes({ auth: deps.auth, assetVersion: assets.version, document: () => buildApiDocument(app, VERSION) }),
   );
 
   app.notFound(notFoundHandler);

@@ -17,7 +17,8 @@ interface Operation {
 }
 
 export interface ApiDocsProps {
-  document: Json;
+  /** The OpenAPI object, read loosely: only what the page shows. */
+  document: object;
   viewer?: Viewer | null;
   assetVersion?: string;
 }
@@ -326,7 +327,7 @@ function Endpoint(props: { document: Json; o: Operation }) {
 
 /** The API reference page at /api/docs. */
 export function ApiDocsPage(props: ApiDocsProps) {
-  const { document } = props;
+  const document = obj(props.document);
   const info = obj(document.info);
   const ops = operationsOf(document);
   const errorSchema = { $ref: "#/components/schemas/Error" };

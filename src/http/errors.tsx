@@ -1,4 +1,5 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
@@ -45,8 +46,15 @@ const HTTP_CODES: Record<number, string> = {
   429: "rate_limited",
 };
 
+/** What the mapper says about an error: safe to show, whatever the face. */
+export interface ErrorDescription {
+  status: ContentfulStatusCode;
+  code: string;
+  message: string;
+}
+
 /** `{ code, message }` safe to show: internals of a 5xx never leave the server. */
-export function describeError(err: unknown, requestId?: string): { status: ContentfulStatusCode; code: string; message: string } {
+export function describeError(err: unknown, requestId?: string): ErrorDescription {
   const status = statusOf(err);
   if (status >= 500) {
     return {
@@ -60,10 +68,30 @@ export function describeError(err: unknown, requestId?: string): { status: Conte
   return { status, code: HTTP_CODES[status] ?? "error", message };
 }
 
+/**
+ * How a page shows a refusal where the generic error fragment would not do
+ * (a table row put back as it really is, a form shown again with the reason).
+ * Returns null to leave the error to the generic fragment or page.
+ */
+export type ErrorView = (error: ErrorDescription, cause: unknown) => JSX.Element | null | Promise<JSX.Element | null>;
+
+const errorViews = new WeakMap<Request, ErrorView>();
+
+/**
+ * Tells the one error mapper how this request's page face shows an error the
+ * handler's verb throws, so the handler itself never catches to render. The
+ * mapper still decides the status, the message and the headers; JSON clients
+ * get the usual error body.
+ */
+export function showErrorsAs(c: Context, view: ErrorView): void {
+  errorViews.set(c.req.raw, view);
+}
+
 /** Renders an error as JSON for the API and scripts, or as a fragment/page for the browser. */
-export function respondWithError(c: Context, err: unknown): Response | Promise<Response> {
+export async function respondWithError(c: Context, err: unknown, logger?: Logger): Promise<Response> {
   const requestId = c.get("requestId") as string | undefined;
-  const { status, code, message } = describeError(err, requestId);
+  const described = describeError(err, requestId);
+  const { status, code, message } = described;
   if (err instanceof TooManyRequestsError) c.header("Retry-After", String(err.retryAfterSeconds));
   if (status === 401 && wantsJson(c)) c.header("WWW-Authenticate", 'Bearer realm="lifeboat"');
   c.header("Cache-Control", "no-store");
@@ -71,6 +99,17 @@ export function respondWithError(c: Context, err: unknown): Response | Promise<R
     return c.json({ error: { code, message, ...(requestId ? { requestId } : {}) } }, status);
   }
   c.header("Vary", "HX-Request");
+  const view = errorViews.get(c.req.raw);
+  if (view) {
+    let shown: JSX.Element | null = null;
+    try {
+      shown = await view(described, err);
+    } catch (viewErr) {
+      // The page's own view failed (e.g. the row it wanted to show is gone): the generic fragment still tells why.
+      logger?.warn("error view failed", { requestId, path: c.req.path, error: viewErr });
+    }
+    if (shown) return c.html(shown, status);
+  }
   if (isHtmx(c)) {
     // Error fragments land in the page's aria-live status region unless the
     // element that asked names its own error target.
@@ -93,7 +132,7 @@ export function createErrorHandler(logger: Logger): ErrorHandler {
         error: err,
       });
     }
-    return respondWithError(c, err);
+    return respondWithError(c, err, logger);
   };
 }
 

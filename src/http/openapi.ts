@@ -1,6 +1,7 @@
 import { OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
-import type { Env } from "hono";
+import type { Env, MiddlewareHandler } from "hono";
 import { SESSION_COOKIE } from "../auth/session.ts";
+import { ValidationError } from "../errors.ts";
 import { validationErrorFrom } from "../users/validation.ts";
 
 /** The error body every /api route answers with (see src/http/errors.tsx). */
@@ -29,8 +30,6 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: "Too many attempts; retry after the number of seconds in Retry-After",
 };
 
-export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS & number;
-
 /** `responses` entries for the error statuses a route can answer, all with the shared error body. */
 export function errorResponses(...statuses: number[]): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = {};
@@ -43,17 +42,45 @@ export function errorResponses(...statuses: number[]): RouteConfig["responses"] 
   return out;
 }
 
-/** Names of the security schemes in the document. */
-export const BEARER_AUTH = "bearerAuth";
-export const SESSION_AUTH = "sessionCookie";
+/** A JSON response of `schema` (a `responses` entry). */
+export function jsonResponse<S extends z.ZodType>(schema: S, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
 
-/** `security` of a route open to admins, by token or by session. */
+/**
+ * A required JSON request body of `schema`. Pair it with the `jsonOnly`
+ * middleware so a body of another type gets a 400 that says what to send.
+ */
+export function jsonBody<S extends z.ZodType>(schema: S) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Route middleware for a JSON body: anything but `Content-Type: application/json`
+ * is refused with a 400 that says so (the validator would otherwise list every
+ * field as missing, and the generic media-type gate would answer a bare 415).
+ */
+export const jsonOnly: MiddlewareHandler = async function jsonOnly(c, next) {
+  const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
+  if (!JSON_TYPE.test(type)) throw new ValidationError("Send the request body as JSON with Content-Type: application/json.");
+  await next();
+};
+
+/** Names of the security schemes in the document. */
+const BEARER_AUTH = "bearerAuth";
+const SESSION_AUTH = "sessionCookie";
+
+/** `security` of a route open to admins (or, with `x-role: any`, to anyone signed in), by token or by session. */
 export const ADMIN_SECURITY: NonNullable<RouteConfig["security"]> = [{ [BEARER_AUTH]: [] }, { [SESSION_AUTH]: [] }];
 
 /**
- * A sub-app for documented routes. Its validation failures throw
- * `ValidationError`, so they reach the one error mapper (400 with a message
- * naming each field) like every other error.
+ * A router for documented routes: `router.openapi(createRoute(…), handler)`
+ * validates with the route's zod schemas and adds the route to the router's
+ * registry, which `app.route()` merges into the app's. Validation failures
+ * throw `ValidationError`, so they reach the one error mapper (400 with a
+ * message naming each field) like every other error.
  */
 export function createDocumentedRoutes<E extends Env>(): OpenAPIHono<E> {
   return new OpenAPIHono<E>({
@@ -63,40 +90,40 @@ export function createDocumentedRoutes<E extends Env>(): OpenAPIHono<E> {
   });
 }
 
-export interface ApiDocumentOptions {
-  version: string;
-  /** Routers whose registries hold the documented routes (merged in order). */
-  sources: OpenAPIHono<never>[] | OpenAPIHono<any>[];
-}
-
 /** The OpenAPI 3.1 object (as JSON-ready data). */
 export type ApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
 /**
- * Builds the OpenAPI document from the zod schemas the routes validate with:
- * the sources' registries are merged into one throwaway router (never served),
- * the security schemes are added, and the generator does the rest.
+ * Adds the shared security schemes (admin token, session cookie) to a router's
+ * registry; routes with a scheme of their own (the cron secret) register it
+ * beside the route.
  */
-export function buildApiDocument(options: ApiDocumentOptions): ApiDocument {
-  const hub = new OpenAPIHono();
-  for (const source of options.sources) hub.route("/", source as OpenAPIHono);
-  hub.openAPIRegistry.registerComponent("securitySchemes", BEARER_AUTH, {
+export function registerSecuritySchemes<E extends Env>(routes: OpenAPIHono<E>): void {
+  routes.openAPIRegistry.registerComponent("securitySchemes", BEARER_AUTH, {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "A token from POST /api/auth/login (or, with JWKS_URL, from your identity provider).",
   });
-  hub.openAPIRegistry.registerComponent("securitySchemes", SESSION_AUTH, {
+  routes.openAPIRegistry.registerComponent("securitySchemes", SESSION_AUTH, {
     type: "apiKey",
     in: "cookie",
     name: SESSION_COOKIE,
     description: "The browser session set by the /login page (HttpOnly, SameSite=Strict).",
   });
-  return hub.getOpenAPI31Document({
+}
+
+/**
+ * Builds the OpenAPI document of `app` from the routes it serves: every route
+ * registered with `openapi()` (and not hidden) on a router mounted into it,
+ * with the zod schemas it validates with.
+ */
+export function buildApiDocument(app: Pick<OpenAPIHono, "getOpenAPI31Document">, version: string): ApiDocument {
+  return app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {
       title: "Lifeboat API",
-      version: options.version,
+      version,
       description:
         "Backs up and restores the app's libSQL/SQLite database. Every error answers " +
         '`{"error":{"code","message","requestId"}}` with a fitting status.',
@@ -109,3 +136,12 @@ export function buildApiDocument(options: ApiDocumentOptions): ApiDocument {
     ],
   });
 }
+
+/** `true` when A and B are the same type, each assignable to the other. */
+export type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/**
+ * A compile-time proof, nothing at run time: `agree<Exact<z.infer<typeof S>, T>>()`
+ * stops the build when a documented schema drifts from the type a handler sends.
+ */
+export const agree = <T extends true>(): T | undefined => undefined;

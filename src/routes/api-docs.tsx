@@ -2,18 +2,18 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { optionalAuth, viewerOf } from "../auth/middleware.ts";
-import { buildApiDocument, createDocumentedRoutes, type ApiDocument } from "../http/openapi.ts";
+import { createDocumentedRoutes, registerSecuritySchemes, type ApiDocument } from "../http/openapi.ts";
 import { ApiDocsPage } from "../../templates/api-docs.tsx";
 
 export interface ApiDocsRoutesOptions {
   auth: Auth;
-  version: string;
   assetVersion: string;
   /**
-   * The documented routers of the app (read when the document is first asked
-   * for, so routers mounted after this one count too).
+   * Builds the document from the routes the app serves (see
+   * `buildApiDocument`); called once, at the first request, when every router
+   * is mounted.
    */
-  sources: () => OpenAPIHono<any, any, any>[];
+  document: () => ApiDocument;
 }
 
 const openApiJsonRoute = createRoute({
@@ -48,19 +48,20 @@ const apiDocsRoute = createRoute({
  */
 export function apiDocsRoutes(opts: ApiDocsRoutesOptions): OpenAPIHono<AppEnv> {
   const routes = createDocumentedRoutes<AppEnv>();
+  registerSecuritySchemes(routes);
   let cached: ApiDocument | undefined;
-  const document = () => (cached ??= buildApiDocument({ version: opts.version, sources: [...opts.sources(), routes] }));
+  const document = () => (cached ??= opts.document());
 
   routes.openapi(openApiJsonRoute, (c) => {
     c.header("Cache-Control", "no-cache");
-    return c.json(document() as unknown as Record<string, unknown>, 200);
+    return c.json(document(), 200);
   });
 
   routes.openapi({ ...apiDocsRoute, middleware: [optionalAuth(opts.auth)] }, (c) => {
     c.header("Cache-Control", "no-cache");
     return c.html(
       <ApiDocsPage
-        document={document() as unknown as Record<string, unknown>}
+        document={document()}
         viewer={viewerOf(c)}
         assetVersion={opts.assetVersion}
       />,

@@ -1,14 +1,13 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { landingPathFor, optionalAuth, principalOf, requireAuth, safeNextPath, viewerOf } from "../auth/middleware.ts";
 import { clearSessionCookie, startSession } from "../auth/session.ts";
 import { TooManyRequestsError, UnauthorizedError } from "../errors.ts";
-import { describeError } from "../http/errors.tsx";
+import { showErrorsAs } from "../http/errors.tsx";
+import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonBody, jsonOnly, jsonResponse } from "../http/openapi.ts";
 import { isHtmx } from "../http/render.tsx";
 import { validate } from "../http/validation.ts";
-import type { ActiveUser } from "../users/service.ts";
 import { changePasswordFormSchema, changePasswordSchema, loginSchema } from "../users/validation.ts";
 import { AccountPage, ChangePasswordForm } from "../../templates/account.tsx";
 import { LoginPage } from "../../templates/login.tsx";
@@ -21,31 +20,87 @@ export interface AuthRoutesOptions {
 
 const loginFormSchema = loginSchema.extend({ next: z.string().max(2048).optional() });
 
+const TokenSchema = z
+  .object({
+    token: z.string().openapi({ description: "Send as `Authorization: Bearer <token>`" }),
+    expiresAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Token");
+
+const MeSchema = z
+  .object({
+    id: z.number().int().optional().openapi({ description: "Absent for an identity from an external provider" }),
+    username: z.string(),
+    role: z.enum(["admin", "user"]),
+    via: z.enum(["session", "token", "external-token"]),
+  })
+  .openapi("Me");
+
+// The /api routes of this file, as the OpenAPI document shows them. `x-role: any`:
+// open to every signed-in user, not only admins.
+const tags = ["accounts"];
+
+const loginRoute = createRoute({
+  method: "post",
+  path: "/api/auth/login",
+  tags,
+  summary: "Log in: exchange a username and password for an API token",
+  description: "Rate-limited per client and username. Wrong credentials get one generic 401.",
+  middleware: [jsonOnly],
+  request: { body: jsonBody(loginSchema) },
+  responses: { 200: jsonResponse(TokenSchema, "A token and its expiry"), ...errorResponses(400, 401, 429) },
+});
+
+const meRoute = createRoute({
+  method: "get",
+  path: "/api/auth/me",
+  tags,
+  security: ADMIN_SECURITY,
+  "x-role": "any",
+  summary: "Who the token or session belongs to",
+  responses: { 200: jsonResponse(MeSchema, "The signed-in identity"), ...errorResponses(401) },
+});
+
+const changePasswordRoute = createRoute({
+  method: "post",
+  path: "/api/account/password",
+  tags,
+  security: ADMIN_SECURITY,
+  "x-role": "any",
+  summary: "Change your own password",
+  description: "Tokens and sessions issued before stop working.",
+  request: { body: jsonBody(changePasswordSchema) },
+  responses: { 204: { description: "Changed" }, ...errorResponses(400, 401, 403, 429) },
+});
+
 /**
  * Signing in and out, for scripts (`POST /api/auth/login` → token) and browsers
  * (`/login` → session cookie), and a user's own account (`/account`,
  * `POST /api/account/password`).
  */
-export function authRoutes(opts: AuthRoutesOptions): Hono<AppEnv> {
+export function authRoutes(opts: AuthRoutesOptions) {
   const { auth } = opts;
-  const routes = new Hono<AppEnv>();
+  const routes = createDocumentedRoutes<AppEnv>();
   const signedIn = requireAuth(auth);
 
-  routes.post("/api/auth/login", validate("json", loginSchema), async (c) => {
+  routes.openapi(loginRoute, async (c) => {
     const { username, password } = c.req.valid("json");
     const active = await auth.login(username, password, auth.clientAddress(c));
     const { token, expiresAt } = await auth.issueApiToken(active);
     c.header("Cache-Control", "no-store");
-    return c.json({ token, expiresAt: expiresAt.toISOString() });
+    return c.json({ token, expiresAt: expiresAt.toISOString() }, 200);
   });
 
-  routes.get("/api/auth/me", signedIn, (c) => {
+  routes.openapi({ ...meRoute, middleware: [signedIn] }, (c) => {
     const p = principalOf(c);
     c.header("Cache-Control", "no-store");
-    return c.json({ ...(p.userId !== undefined ? { id: p.userId } : {}), username: p.username, role: p.role, via: p.via });
+    return c.json(
+      { ...(p.userId !== undefined ? { id: p.userId } : {}), username: p.username, role: p.role, via: p.via },
+      200,
+    );
   });
 
-  routes.post("/api/account/password", signedIn, validate("json", changePasswordSchema), async (c) => {
+  routes.openapi({ ...changePasswordRoute, middleware: [signedIn, jsonOnly] }, async (c) => {
     await auth.changeOwnPassword(principalOf(c), c.req.valid("json"), auth.clientAddress(c));
     return c.body(null, 204);
   });
@@ -60,20 +115,13 @@ export function authRoutes(opts: AuthRoutesOptions): Hono<AppEnv> {
 
   routes.post("/login", validate("form", loginFormSchema), async (c) => {
     const { username, password, next } = c.req.valid("form");
-    let active: ActiveUser;
-    try {
-      active = await auth.login(username, password, auth.clientAddress(c));
-    } catch (err) {
-      // htmx shows the error inside the form (HX-Error-Target); a plain form post gets the page again.
-      if (isHtmx(c) || !(err instanceof UnauthorizedError || err instanceof TooManyRequestsError)) throw err;
-      const { status, message } = describeError(err);
-      if (err instanceof TooManyRequestsError) c.header("Retry-After", String(err.retryAfterSeconds));
-      c.header("Cache-Control", "no-store");
-      return c.html(
-        <LoginPage next={safeNextPath(next)} username={username} error={message} assetVersion={opts.assetVersion} />,
-        status,
-      );
-    }
+    // htmx shows the error inside the form (HX-Error-Target); a plain form post gets the page again.
+    showErrorsAs(c, ({ message }, cause) =>
+      isHtmx(c) || !(cause instanceof UnauthorizedError || cause instanceof TooManyRequestsError) ? null : (
+        <LoginPage next={safeNextPath(next)} username={username} error={message} assetVersion={opts.assetVersion} />
+      ),
+    );
+    const active = await auth.login(username, password, auth.clientAddress(c));
     await startSession(c, auth, active);
     const destination = safeNextPath(next) ?? landingPathFor(active.user.role);
     if (isHtmx(c)) {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isSafeBackupName, SAFE_NAME_RE } from "../storage/names.ts";
 import { BACKUP_TRIGGERS, type BackupMeta, type EngineActivity, type ImportResult } from "../backups/types.ts";
+import { agree, type Exact } from "../http/openapi.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
 
 /**
@@ -112,19 +113,34 @@ export const BackupNameParamSchema = z.object({
     }),
 });
 
-/** The multipart body of the upload routes. Documented here; streamed and checked by src/http/upload.ts. */
-export const UploadBodySchema = z
-  .object({
-    file: z.string().openapi({
-      format: "binary",
-      description: "A `.sql` or `.sql.gz` dump, checked by its content (not its name or type); at most MAX_UPLOAD_BYTES",
-    }),
-  })
-  .openapi("BackupUpload");
+/**
+ * The multipart body of the upload routes, as a plain OpenAPI schema rather
+ * than zod: a zod body would be handed to a validator that reads the whole
+ * file into memory. src/http/upload.ts streams and checks it instead.
+ * Registered as the `BackupUpload` component by the backups routes.
+ */
+export const UPLOAD_BODY_COMPONENT = {
+  name: "BackupUpload",
+  schema: {
+    type: "object" as const,
+    properties: {
+      file: {
+        type: "string" as const,
+        format: "binary",
+        description: "A `.sql` or `.sql.gz` dump, checked by its content (not its name or type); at most MAX_UPLOAD_BYTES",
+      },
+    },
+    required: ["file"],
+  },
+};
+
+/** `request.body` of the upload routes. */
+export const UPLOAD_BODY = {
+  required: true,
+  content: { "multipart/form-data": { schema: { $ref: `#/components/schemas/${UPLOAD_BODY_COMPONENT.name}` } } },
+};
 
 // Compile-time proof that the schemas and the domain types agree, both ways.
-type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const agree = <T extends true>(): T | undefined => undefined;
 agree<Exact<z.infer<typeof BackupMetaSchema>, BackupMeta>>();
 agree<Exact<z.infer<typeof ImportResultSchema>, ImportResult>>();
 agree<Exact<z.infer<typeof EngineActivitySchema>, EngineActivity>>();

@@ -1,16 +1,14 @@
-import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
-import type { Context, Handler } from "hono";
+import { createRoute, z, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
-import { createBackupStorage } from "../storage/folder.ts";
 import type { BackupEngine } from "../backups/engine.ts";
 import type { Config } from "../config.ts";
-import { BusyError } from "../errors.ts";
-import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses } from "../http/openapi.ts";
+import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonResponse } from "../http/openapi.ts";
 import { renderPage } from "../http/render.tsx";
 import { withUpload, type UploadOptions } from "../http/upload.ts";
-import { createRunLog, mergeLastRuns, type ScheduleStatus } from "../schedule/status.ts";
+import type { ScheduleStatus } from "../schedule/status.ts";
 import {
   BACKUPS_CHANGED,
   BackupRow,
@@ -31,7 +29,8 @@ import {
   BackupNameParamSchema,
   ImportResultSchema,
   ScheduleStatusSchema,
-  UploadBodySchema,
+  UPLOAD_BODY,
+  UPLOAD_BODY_COMPONENT,
 } from "./backups-schemas.ts";
 
 /** The engine verbs these routes call (src/backups/engine.ts); each handler calls one. */
@@ -46,31 +45,24 @@ export type BackupRoutesEngine = Pick<
   | "importBackup"
   | "importUpload"
   | "checkUploadStart"
+  | "uploadTempPath"
+  | "checkIdle"
   | "activity"
 >;
 
 export interface BackupRoutesOptions {
   engine: BackupRoutesEngine;
-  /**
-   * The scheduler's view: next run, last runs, what runs now. Without a
-   * scheduler (an app built without one) the status says the schedule is off
-   * and takes the last runs from the backup folder.
-   */
-  scheduleStatus?: () => Promise<ScheduleStatus>;
+  /** The scheduler's view: next run, last runs, what runs now (see src/schedule/status.ts). */
+  scheduleStatus: () => Promise<ScheduleStatus>;
   auth: Auth;
-  config: Pick<Config, "backupDir" | "maxUploadBytes">;
+  config: Pick<Config, "maxUploadBytes">;
   assetVersion: string;
 }
-
-type BackupsContext = Context<AppEnv, string, any>;
 
 const tags = ["backups"];
 const security = ADMIN_SECURITY;
 const nameParams = { params: BackupNameParamSchema };
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+const json = jsonResponse;
 
 const listRoute = createRoute({
   method: "get",
@@ -112,7 +104,7 @@ const uploadRoute = createRoute({
   description:
     "The file is streamed to disk (never held in memory), limited by MAX_UPLOAD_BYTES, checked by its content " +
     "with the import's rules and stored with trigger `upload`.",
-  request: { body: { required: true, content: { "multipart/form-data": { schema: UploadBodySchema } } } },
+  request: { body: UPLOAD_BODY },
   responses: {
     201: { ...json(BackupMetaSchema, "The stored backup"), headers: z.object({ Location: z.string() }) },
     ...errorResponses(400, 401, 403, 409, 413, 422),
@@ -128,7 +120,7 @@ const importUploadRoute = createRoute({
   description:
     "Replaces the database with the uploaded dump, all or nothing. A `pre-import` safety backup of the current " +
     "database is taken first; a refused file changes nothing.",
-  request: { body: { required: true, content: { "multipart/form-data": { schema: UploadBodySchema } } } },
+  request: { body: UPLOAD_BODY },
   responses: { 200: json(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 409, 413, 422) },
 });
 
@@ -199,21 +191,32 @@ const unpinRoute = createRoute({
   responses: { 200: json(BackupMetaSchema, "The unpinned backup"), ...errorResponses(400, 401, 403, 404) },
 });
 
+/**
+ * What an action is served with on both faces: the API route's validation (so
+ * `c.req.valid` is typed by its schemas) without its JSON response typing,
+ * because the same handler renders the page's fragments too. The JSON bodies
+ * are the engine's own types, which backups-schemas.ts proves equal to the
+ * documented schemas, so the document cannot drift from what is sent.
+ */
+type Faces<R extends RouteConfig> = Omit<R, "responses" | "path" | "hide"> & {
+  path: string;
+  responses: typeof FACE_RESPONSES;
+  hide: true;
+};
+const FACE_RESPONSES = { 200: { description: "JSON on /api, an htmx fragment on /admin" } };
+type FaceHandler<R extends RouteConfig> = RouteHandler<Faces<R>, AppEnv>;
+
 /** True for the JSON face (/api/*); the page face (/admin/backups/*) answers with fragments. */
-function isApi(c: BackupsContext): boolean {
+function isApi(c: Context<AppEnv>): boolean {
   return c.req.path.startsWith("/api/");
 }
 
-function nameOf(c: BackupsContext): string {
-  return (c.req.valid as (target: "param") => { name: string })("param").name;
-}
-
-function actorOf(c: BackupsContext): string {
+function actorOf(c: Context<AppEnv>): string {
   return principalOf(c).username;
 }
 
 /** Tells the page's table and status card to refresh themselves. */
-function announceChange(c: BackupsContext): void {
+function announceChange(c: Context<AppEnv>): void {
   c.header("HX-Trigger", BACKUPS_CHANGED);
 }
 
@@ -226,7 +229,6 @@ function announceChange(c: BackupsContext): void {
  */
 export function backupRoutes(opts: BackupRoutesOptions) {
   const { engine } = opts;
-  const uploadTemp = createBackupStorage(opts.config.backupDir);
   const routes = createDocumentedRoutes<AppEnv>();
   const admin = requireAdmin(opts.auth);
   for (const path of ["/api/backups", "/api/backups/*", PAGE, `${PAGE}/*`]) {
@@ -238,152 +240,134 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     });
   }
   const busy = () => engine.activity() !== null;
-  const scheduleStatus =
-    opts.scheduleStatus ??
-    (async (): Promise<ScheduleStatus> => ({
-      schedule: null,
-      timezone: "UTC",
-      nextRun: null,
-      nextPeriodKey: null,
-      lastRuns: mergeLastRuns({ runLog: createRunLog(), backups: await engine.listBackups(), latestScheduledRun: null }),
-      running: engine.activity(),
-      pendingChange: null,
-      instance: "",
-    }));
+  const { scheduleStatus } = opts;
   const uploadOptions: UploadOptions = {
-    dir: opts.config.backupDir,
     maxBytes: opts.config.maxUploadBytes,
-    // The engine's temp names: never listed, and removed at start once this process is gone.
-    tempPath: () => uploadTemp.tempPath(".upload"),
+    tempPath: () => engine.uploadTempPath(),
     // Refuse what is neither SQL text nor gzip after its first bytes; the full check is the engine's.
     checkStart: (firstBytes) => engine.checkUploadStart(firstBytes),
   };
 
-  /** One handler per action, shared by both faces. */
-  const handlers = {
-    async list(c: BackupsContext) {
-      const backups = await engine.listBackups();
-      if (isApi(c)) return c.json(backups, 200);
-      return c.html(<BackupTable backups={backups} busy={busy()} />);
-    },
+  /** One handler per action, shared by both faces; each is typed by its API route. */
+  const list: FaceHandler<typeof listRoute> = async (c) => {
+    const backups = await engine.listBackups();
+    if (isApi(c)) return c.json(backups, 200);
+    return c.html(<BackupTable backups={backups} busy={busy()} />);
+  };
 
-    async create(c: BackupsContext) {
-      const backup = await engine.createBackup({ trigger: "manual", actor: actorOf(c) });
-      if (isApi(c)) {
-        c.header("Location", `/api/backups/${encodeURIComponent(backup.name)}`);
-        return c.json(backup, 201);
-      }
-      announceChange(c);
-      return c.html(<StatusMessage message={`Backup ${backup.name} taken (${formatBytes(backup.size)}).`} />, 201);
-    },
+  const create: FaceHandler<typeof createBackupRoute> = async (c) => {
+    const backup = await engine.createBackup({ trigger: "manual", actor: actorOf(c) });
+    if (isApi(c)) {
+      c.header("Location", `/api/backups/${encodeURIComponent(backup.name)}`);
+      return c.json(backup, 201);
+    }
+    announceChange(c);
+    return c.html(<StatusMessage message={`Backup ${backup.name} taken (${formatBytes(backup.size)}).`} />, 201);
+  };
 
-    async status(c: BackupsContext) {
-      const status = await scheduleStatus();
-      if (isApi(c)) return c.json(status, 200);
-      // The card polls only while something runs (and says so in a header); when a poll
-      // finds the engine idle again, the table refreshes too: the run that ended changed it.
-      if (status.running === null && c.req.header(WAS_RUNNING_HEADER) === "true") announceChange(c);
-      return c.html(<BackupStatusCard status={status} />);
-    },
+  const status: FaceHandler<typeof statusRoute> = async (c) => {
+    const status = await scheduleStatus();
+    if (isApi(c)) return c.json(status, 200);
+    // The card polls only while something runs (and says so in a header); when a poll
+    // finds the engine idle again, the table refreshes too: the run that ended changed it.
+    if (status.running === null && c.req.header(WAS_RUNNING_HEADER) === "true") announceChange(c);
+    return c.html(<BackupStatusCard status={status} />);
+  };
 
-    async upload(c: BackupsContext) {
-      const backup = await withUpload(c.req.raw, uploadOptions, (file) => engine.storeUpload(file.path, { actor: actorOf(c) }));
-      if (isApi(c)) {
-        c.header("Location", `/api/backups/${encodeURIComponent(backup.name)}`);
-        return c.json(backup, 201);
-      }
-      announceChange(c);
-      return c.html(<StoredUploadView backup={backup} />, 201);
-    },
+  const upload: FaceHandler<typeof uploadRoute> = async (c) => {
+    const backup = await withUpload(c.req.raw, uploadOptions, (file) => engine.storeUpload(file.path, { actor: actorOf(c) }));
+    if (isApi(c)) {
+      c.header("Location", `/api/backups/${encodeURIComponent(backup.name)}`);
+      return c.json(backup, 201);
+    }
+    announceChange(c);
+    return c.html(<StoredUploadView backup={backup} />, 201);
+  };
 
-    async importUpload(c: BackupsContext) {
-      // The engine would refuse after the upload; say so before a large file travels for nothing.
-      const running = engine.activity();
-      if (running) throw new BusyError(`${running.kind === "import" ? "An import" : "A backup"} is running; try again when it has finished.`);
-      const result = await withUpload(c.req.raw, uploadOptions, (file) => engine.importUpload(file.path, { actor: actorOf(c) }));
-      if (isApi(c)) return c.json(result, 200);
-      announceChange(c);
-      return c.html(<ImportResultView result={result} />);
-    },
+  const importUpload: FaceHandler<typeof importUploadRoute> = async (c) => {
+    // The engine would refuse after the upload; say so before a large file travels for nothing.
+    engine.checkIdle();
+    const result = await withUpload(c.req.raw, uploadOptions, (file) => engine.importUpload(file.path, { actor: actorOf(c) }));
+    if (isApi(c)) return c.json(result, 200);
+    announceChange(c);
+    return c.html(<ImportResultView result={result} />);
+  };
 
-    async download(c: BackupsContext) {
-      const { meta, stream } = await engine.openBackup(nameOf(c));
-      c.header("Content-Type", meta.compressed ? "application/gzip" : "application/sql");
-      c.header("Content-Length", String(meta.size));
-      // The name is the server's own (a safe pattern), so it needs no quoting beyond this.
-      c.header("Content-Disposition", `attachment; filename="${meta.name}"`);
-      c.header("Cache-Control", "no-store");
-      c.header("X-Content-Type-Options", "nosniff");
-      return c.body(stream, 200);
-    },
+  const download: FaceHandler<typeof downloadRoute> = async (c) => {
+    const { meta, stream } = await engine.openBackup(c.req.valid("param").name);
+    c.header("Content-Type", meta.compressed ? "application/gzip" : "application/sql");
+    c.header("Content-Length", String(meta.size));
+    // The name is the server's own (a safe pattern), so it needs no quoting beyond this.
+    c.header("Content-Disposition", `attachment; filename="${meta.name}"`);
+    c.header("Cache-Control", "no-store");
+    c.header("X-Content-Type-Options", "nosniff");
+    return c.body(stream, 200);
+  };
 
-    async remove(c: BackupsContext) {
-      const name = nameOf(c);
-      await engine.deleteBackup(name);
-      if (isApi(c)) return c.body(null, 204);
-      announceChange(c);
-      // 200 with no row: htmx swaps the row away (a 204 would swap nothing).
-      return c.html(<StatusMessage message={`Backup ${name} deleted.`} />, 200);
-    },
+  const remove: FaceHandler<typeof deleteRoute> = async (c) => {
+    const { name } = c.req.valid("param");
+    await engine.deleteBackup(name);
+    if (isApi(c)) return c.body(null, 204);
+    announceChange(c);
+    // 200 with no row: htmx swaps the row away (a 204 would swap nothing).
+    return c.html(<StatusMessage message={`Backup ${name} deleted.`} />, 200);
+  };
 
-    async pin(c: BackupsContext) {
-      const backup = await engine.setPinned(nameOf(c), true);
-      if (isApi(c)) return c.json(backup, 200);
-      return c.html(
-        <>
-          <BackupRow backup={backup} busy={busy()} />
-          <StatusMessage message={`Backup ${backup.name} pinned: retention will keep it.`} />
-        </>,
-      );
-    },
+  const pin: FaceHandler<typeof pinRoute> = async (c) => {
+    const backup = await engine.setPinned(c.req.valid("param").name, true);
+    if (isApi(c)) return c.json(backup, 200);
+    return c.html(
+      <>
+        <BackupRow backup={backup} busy={busy()} />
+        <StatusMessage message={`Backup ${backup.name} pinned: retention will keep it.`} />
+      </>,
+    );
+  };
 
-    async unpin(c: BackupsContext) {
-      const backup = await engine.setPinned(nameOf(c), false);
-      if (isApi(c)) return c.json(backup, 200);
-      return c.html(
-        <>
-          <BackupRow backup={backup} busy={busy()} />
-          <StatusMessage message={`Backup ${backup.name} unpinned.`} />
-        </>,
-      );
-    },
+  const unpin: FaceHandler<typeof unpinRoute> = async (c) => {
+    const backup = await engine.setPinned(c.req.valid("param").name, false);
+    if (isApi(c)) return c.json(backup, 200);
+    return c.html(
+      <>
+        <BackupRow backup={backup} busy={busy()} />
+        <StatusMessage message={`Backup ${backup.name} unpinned.`} />
+      </>,
+    );
+  };
 
-    async importByName(c: BackupsContext) {
-      const result = await engine.importBackup(nameOf(c), { actor: actorOf(c) });
-      if (isApi(c)) return c.json(result, 200);
-      announceChange(c);
-      return c.html(<ImportResultView result={result} />);
-    },
-  } satisfies Record<string, (c: BackupsContext) => Promise<Response>>;
+  const importByName: FaceHandler<typeof importByNameRoute> = async (c) => {
+    const result = await engine.importBackup(c.req.valid("param").name, { actor: actorOf(c) });
+    if (isApi(c)) return c.json(result, 200);
+    announceChange(c);
+    return c.html(<ImportResultView result={result} />);
+  };
 
   /**
-   * Registers `handler` for the documented API route and, when `pagePath` is
-   * given, for the page's twin route with the same validation (hidden from the
-   * document). `streamedBody`: the body is documented but not parsed by a
-   * validator (uploads are streamed by the handler).
+   * Serves one action on both faces with `handler`: the API route, documented
+   * as declared, and its page twin at `pagePath` (hidden), with the same
+   * validation.
    */
-  function mount(route: RouteConfig, pagePath: string | null, handler: Handler<AppEnv>, streamedBody = false): void {
-    const validated: RouteConfig = streamedBody ? { ...route, request: { ...route.request, body: undefined } } : route;
-    if (streamedBody) {
-      routes.openAPIRegistry.registerPath(route);
-      routes.openapi({ ...validated, hide: true }, handler as never);
-    } else {
-      routes.openapi(route, handler as never);
+  function serve<R extends RouteConfig>(route: R, pagePath: string, handler: FaceHandler<R>): void {
+    routes.openAPIRegistry.registerPath(route);
+    const { responses: _documented, path: _apiPath, hide: _hide, ...rest } = route;
+    for (const path of [route.path, pagePath]) {
+      const face: Faces<R> = { ...rest, path, responses: FACE_RESPONSES, hide: true };
+      routes.openapi(face, handler);
     }
-    if (pagePath) routes.openapi({ ...validated, path: pagePath, hide: true }, handler as never);
   }
 
+  routes.openAPIRegistry.registerComponent("schemas", UPLOAD_BODY_COMPONENT.name, UPLOAD_BODY_COMPONENT.schema);
   // Static paths before `{name}` ones: the first matching handler answers.
-  mount(listRoute, `${PAGE}/table`, handlers.list);
-  mount(createBackupRoute, PAGE, handlers.create);
-  mount(statusRoute, `${PAGE}/status`, handlers.status);
-  mount(uploadRoute, `${PAGE}/upload`, handlers.upload, true);
-  mount(importUploadRoute, `${PAGE}/import`, handlers.importUpload, true);
-  mount(downloadRoute, `${PAGE}/{name}/download`, handlers.download);
-  mount(deleteRoute, `${PAGE}/{name}`, handlers.remove);
-  mount(importByNameRoute, `${PAGE}/{name}/import`, handlers.importByName);
-  mount(pinRoute, `${PAGE}/{name}/pin`, handlers.pin);
-  mount(unpinRoute, `${PAGE}/{name}/pin`, handlers.unpin);
+  serve(listRoute, `${PAGE}/table`, list);
+  serve(createBackupRoute, PAGE, create);
+  serve(statusRoute, `${PAGE}/status`, status);
+  serve(uploadRoute, `${PAGE}/upload`, upload);
+  serve(importUploadRoute, `${PAGE}/import`, importUpload);
+  serve(downloadRoute, `${PAGE}/{name}/download`, download);
+  serve(deleteRoute, `${PAGE}/{name}`, remove);
+  serve(importByNameRoute, `${PAGE}/{name}/import`, importByName);
+  serve(pinRoute, `${PAGE}/{name}/pin`, pin);
+  serve(unpinRoute, `${PAGE}/{name}/pin`, unpin);
 
   // The page itself: what the list and status handlers show, in the layout.
   routes.get(PAGE, async (c) => {

@@ -1,14 +1,25 @@
-import { Hono, type Context } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
 import { startSession } from "../auth/session.ts";
 import { AppError, NotFoundError } from "../errors.ts";
-import { describeError } from "../http/errors.tsx";
+import { showErrorsAs } from "../http/errors.tsx";
+import {
+  ADMIN_SECURITY,
+  agree,
+  createDocumentedRoutes,
+  errorResponses,
+  jsonBody,
+  jsonOnly,
+  jsonResponse,
+  type Exact,
+} from "../http/openapi.ts";
 import { isHtmx, renderPage } from "../http/render.tsx";
 import { validate } from "../http/validation.ts";
-import type { User, UserService } from "../users/service.ts";
+import type { UserChangeAction } from "../users/events.ts";
+import type { AuditEntry, User, UserService } from "../users/service.ts";
 import { createUserSchema, updateUserFormSchema, updateUserSchema, userIdSchema } from "../users/validation.ts";
 import { StatusError, StatusMessage } from "../../templates/status.tsx";
 import { AddUserForm, AuditList, UserRow, UsersPage } from "../../templates/users.tsx";
@@ -22,8 +33,40 @@ export interface UserRoutesOptions {
 /** Entries of the audit trail shown on the page. */
 const PAGE_AUDIT_ENTRIES = 15;
 
-/** Query of `GET /api/audit` (also used by the OpenAPI document). */
-export const auditQuerySchema = z.object({
+const UserSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string().openapi({ example: "alice" }),
+    role: z.enum(["admin", "user"]),
+    disabled: z.boolean(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("User");
+
+const USER_CHANGE_ACTIONS = [
+  "user.create",
+  "user.update",
+  "user.role",
+  "user.password",
+  "user.disable",
+  "user.enable",
+  "user.delete",
+] as const satisfies readonly UserChangeAction[];
+
+const AuditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    at: z.string().openapi({ format: "date-time" }),
+    actor: z.string(),
+    action: z.enum(USER_CHANGE_ACTIONS),
+    target: z.object({ id: z.number().int(), username: z.string() }),
+    details: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("AuditEntry");
+
+/** Query of `GET /api/audit`. */
+const auditQuerySchema = z.object({
   limit: z
     .string()
     .regex(/^\d{1,4}$/, { error: "must be a whole number from 1 to 1000" })
@@ -32,13 +75,84 @@ export const auditQuerySchema = z.object({
     .optional(),
 });
 
+// The /api routes of this file, as the OpenAPI document shows them.
+const tags = ["accounts"];
+const security = ADMIN_SECURITY;
+const userParams = { params: userIdSchema };
+
+const listUsersRoute = createRoute({
+  method: "get",
+  path: "/api/users",
+  tags,
+  security,
+  summary: "List users",
+  responses: { 200: jsonResponse(z.object({ users: z.array(UserSchema) }), "All users"), ...errorResponses(401, 403) },
+});
+
+const createUserRoute = createRoute({
+  method: "post",
+  path: "/api/users",
+  tags,
+  security,
+  summary: "Add a user",
+  middleware: [jsonOnly],
+  request: { body: jsonBody(createUserSchema) },
+  responses: { 201: jsonResponse(UserSchema, "The new user"), ...errorResponses(400, 401, 403, 409) },
+});
+
+const getUserRoute = createRoute({
+  method: "get",
+  path: "/api/users/{id}",
+  tags,
+  security,
+  summary: "One user",
+  request: userParams,
+  responses: { 200: jsonResponse(UserSchema, "The user"), ...errorResponses(400, 401, 403, 404) },
+});
+
+const updateUserRoute = createRoute({
+  method: "patch",
+  path: "/api/users/{id}",
+  tags,
+  security,
+  summary: "Change a user's role, password or disabled flag",
+  description: "The last enabled admin cannot be demoted or disabled (409).",
+  middleware: [jsonOnly],
+  request: { ...userParams, body: jsonBody(updateUserSchema) },
+  responses: { 200: jsonResponse(UserSchema, "The changed user"), ...errorResponses(400, 401, 403, 404, 409) },
+});
+
+const deleteUserRoute = createRoute({
+  method: "delete",
+  path: "/api/users/{id}",
+  tags,
+  security,
+  summary: "Delete a user",
+  description: "The last enabled admin cannot be deleted (409).",
+  request: userParams,
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+});
+
+const auditRoute = createRoute({
+  method: "get",
+  path: "/api/audit",
+  tags,
+  security,
+  summary: "The audit trail of user changes, newest first",
+  request: { query: auditQuerySchema },
+  responses: {
+    200: jsonResponse(z.object({ entries: z.array(AuditEntrySchema) }), "Audit entries"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
 /**
  * Admin user management with two faces over the same verbs: JSON under
  * /api/users and the htmx page /admin/users. Every route requires an admin.
  */
-export function userRoutes(opts: UserRoutesOptions): Hono<AppEnv> {
+export function userRoutes(opts: UserRoutesOptions) {
   const { users } = opts;
-  const routes = new Hono<AppEnv>();
+  const routes = createDocumentedRoutes<AppEnv>();
   const admin = requireAdmin(opts.auth);
   for (const path of ["/api/users", "/api/users/*", "/api/audit", "/admin/users", "/admin/users/*"]) {
     routes.use(path, admin);
@@ -46,27 +160,27 @@ export function userRoutes(opts: UserRoutesOptions): Hono<AppEnv> {
   const actor = (c: Context<AppEnv>) => principalOf(c).username;
 
   // JSON API
-  routes.get("/api/users", async (c) => c.json({ users: await users.listUsers() }));
+  routes.openapi(listUsersRoute, async (c) => c.json({ users: await users.listUsers() }, 200));
 
-  routes.post("/api/users", validate("json", createUserSchema), async (c) => {
+  routes.openapi(createUserRoute, async (c) => {
     const user = await users.createUser(actor(c), c.req.valid("json"));
     c.header("Location", `/api/users/${user.id}`);
     return c.json(user, 201);
   });
 
-  routes.get("/api/users/:id", validate("param", userIdSchema), async (c) => c.json(await users.getUser(c.req.valid("param").id)));
+  routes.openapi(getUserRoute, async (c) => c.json(await users.getUser(c.req.valid("param").id), 200));
 
-  routes.patch("/api/users/:id", validate("param", userIdSchema), validate("json", updateUserSchema), async (c) =>
-    c.json(await users.updateUser(actor(c), c.req.valid("param").id, c.req.valid("json"))),
+  routes.openapi(updateUserRoute, async (c) =>
+    c.json(await users.updateUser(actor(c), c.req.valid("param").id, c.req.valid("json")), 200),
   );
 
-  routes.delete("/api/users/:id", validate("param", userIdSchema), async (c) => {
+  routes.openapi(deleteUserRoute, async (c) => {
     await users.deleteUser(actor(c), c.req.valid("param").id);
     return c.body(null, 204);
   });
 
-  routes.get("/api/audit", validate("query", auditQuerySchema), async (c) =>
-    c.json({ entries: await users.listAudit({ limit: c.req.valid("query").limit ?? 100 }) }),
+  routes.openapi(auditRoute, async (c) =>
+    c.json({ entries: await users.listAudit({ limit: c.req.valid("query").limit ?? 100 }) }, 200),
   );
 
   // htmx page
@@ -99,25 +213,20 @@ export function userRoutes(opts: UserRoutesOptions): Hono<AppEnv> {
   routes.patch("/admin/users/:id", validate("param", userIdSchema), validate("form", updateUserFormSchema), async (c) => {
     const id = c.req.valid("param").id;
     const change = c.req.valid("form");
-    let user: User;
-    try {
-      user = await users.updateUser(actor(c), id, change);
-    } catch (err) {
-      // Refused (e.g. the last admin): put the row back as it really is, and say why.
-      if (!(err instanceof AppError) || err instanceof NotFoundError) throw err;
+    // Refused (e.g. the last admin): put the row back as it really is, and say why.
+    showErrorsAs(c, async ({ message }, cause) => {
+      if (!(cause instanceof AppError) || cause instanceof NotFoundError) return null;
       const current = await users.getUser(id);
-      const { status, message } = describeError(err);
-      c.header("Cache-Control", "no-store");
-      return c.html(
+      return (
         <>
           <UserRow user={current} viewer={viewerOf(c)!} />
           <template>
             <StatusError message={message} />
           </template>
-        </>,
-        status,
+        </>
       );
-    }
+    });
+    const user = await users.updateUser(actor(c), id, change);
     const me = principalOf(c);
     if (change.password !== undefined && me.via === "session" && me.userId === user.id) {
       // An admin who resets their own password keeps this browser signed in (all others end).
@@ -169,3 +278,8 @@ function describeChange(user: User, change: { role?: string; password?: string; 
   if (change.disabled !== undefined) parts.push(user.disabled ? "is disabled" : "is enabled");
   return `${user.username}: ${parts.join(", ")}.`;
 }
+
+// Compile-time proof that the response schemas match the service's types, both ways.
+agree<Exact<z.infer<typeof UserSchema>, User>>();
+agree<Exact<z.infer<typeof AuditEntrySchema>, AuditEntry>>();
+agree<Exact<UserChangeAction, (typeof USER_CHANGE_ACTIONS)[number]>>();
