@@ -26,3 +26,14 @@ export const systemTimers: Timers = {
     setTimeout(() => void fn(), Math.min(Math.max(ms, 0), MAX_TIMER_DELAY_MS)),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/**
+ * Starts a stopwatch: the returned function gives the whole milliseconds since
+ * the call, from the monotonic `performance.now()`. Durations are measured
+ * with it, never computed from the clock, which tests move and the system may
+ * step.
+ */
+export function stopwatch(): () => number {
+  const start = performance.now();
+  return () => Math.round(performance.now() - start);
+}

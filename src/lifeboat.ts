@@ -71,7 +71,8 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
   await fs.mkdir(config.backupDir, { recursive: true, mode: 0o700 });
 
   const db = await openDatabase(config);
-  const writeGate = createWriteGate();
+  const timers = options.timers ?? systemTimers;
+  const writeGate = createWriteGate(timers);
   const backups = createBackupEngine({ config, db, logger, clock, writeGate });
   try {
     const leftovers = await backups.cleanupTemporaryFiles();
@@ -102,7 +103,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
       writeGate,
       logger,
       clock,
-      timers: options.timers ?? systemTimers,
+      timers,
       engine: backups,
       engineEvents: backups.events,
       userChanges: events,

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Client } from "@libsql/client";
-import type { Clock } from "../clock.ts";
+import { stopwatch, type Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { BUSY_TIMEOUT_MS } from "../db/client.ts";
 import { MIGRATIONS, type Migration } from "../db/migrations/index.ts";
@@ -173,6 +173,23 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     void settled.then(() => background.delete(settled));
   };
 
+  /**
+   * A cleanup step whose failure must not hide the outcome being reported: it
+   * is logged at warn (a temp file stays until the start-up cleanup removes
+   * it; a backup file stays listed). True when it worked, so no event claims
+   * a removal that did not happen.
+   */
+  async function cleanUp(what: string, fields: Record<string, unknown>, step: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await step();
+      return true;
+    } catch (err) {
+      logger.warn(`could not ${what}`, { ...fields, error: err });
+      return false;
+    }
+  }
+  const removeTemp = (filePath: string) => cleanUp("remove a temporary file", { path: filePath }, () => fs.rm(filePath, { force: true }));
+
   const describeBusy = (a: EngineActivity) =>
     `${a.kind === "import" ? "An import" : `A${a.trigger ? ` ${a.trigger}` : ""} backup`} is running (started ${a.startedAt}${a.actor ? ` by ${a.actor}` : ""}); try again when it has finished.`;
 
@@ -248,7 +265,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         compressed: gzip,
       });
     } catch (err) {
-      await fs.rm(tempPath, { force: true }).catch(() => {});
+      await removeTemp(tempPath);
       throw err;
     }
   }
@@ -272,19 +289,18 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   /** `writeBackup` with timing, the result record and the event. */
   async function backupWithOutcome(trigger: BackupTrigger, actor: string | null, periodKey: string | null): Promise<BackupMeta> {
     const started = clock.now();
+    const elapsed = stopwatch();
     const base = { trigger, actor, periodKey, startedAt: started.toISOString() };
     try {
       const backup = await writeBackup(trigger, actor, periodKey);
-      const finished = clock.now();
-      recordBackup({ ok: true, ...base, finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), backup });
+      recordBackup({ ok: true, ...base, finishedAt: clock.now().toISOString(), durationMs: elapsed(), backup });
       return backup;
     } catch (err) {
-      const finished = clock.now();
       recordBackup({
         ok: false,
         ...base,
-        finishedAt: finished.toISOString(),
-        durationMs: finished.getTime() - started.getTime(),
+        finishedAt: clock.now().toISOString(),
+        durationMs: elapsed(),
         error: errorInfo(err),
       });
       throw err;
@@ -313,7 +329,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   async function adoptFile(filePath: string, consume: boolean): Promise<string> {
     const st = await fs.lstat(filePath).catch(() => null);
     if (!st || !st.isFile()) {
-      if (consume) await fs.rm(filePath, { force: true }).catch(() => {});
+      if (consume) await removeTemp(filePath);
       throw new ValidationError(`${filePath} is not a regular file.`, "file");
     }
     const inFolder = path.dirname(path.resolve(filePath)) === storage.dir;
@@ -322,10 +338,10 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     try {
       await fs.copyFile(filePath, temp, fsConstants.COPYFILE_EXCL);
     } catch (err) {
-      await fs.rm(temp, { force: true }).catch(() => {});
+      await removeTemp(temp);
       throw err;
     } finally {
-      if (consume) await fs.rm(filePath, { force: true }).catch(() => {});
+      if (consume) await removeTemp(filePath);
     }
     return temp;
   }
@@ -357,6 +373,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     alreadyValidated: ValidatedDump | null,
   ): Promise<ImportResult> {
     const started = clock.now();
+    const elapsed = stopwatch();
     importing = source;
     try {
       const result = await deps.writeGate.run(
@@ -366,34 +383,33 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
           let committed = false;
           try {
             const checked = alreadyValidated ?? (await session.validate(filePath));
-            const t1 = Date.now();
+            const checkMs = elapsed();
             try {
               safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
             } catch (err) {
-              const now = clock.now();
               recordBackup({
                 ok: false,
                 trigger: "pre-import",
                 actor,
                 periodKey: null,
                 startedAt: started.toISOString(),
-                finishedAt: now.toISOString(),
-                durationMs: now.getTime() - started.getTime(),
+                finishedAt: clock.now().toISOString(),
+                durationMs: elapsed(),
                 error: errorInfo(err),
               });
               throw prefixed(err, "The safety backup failed, so nothing was imported: ");
             }
             const safetyDone = clock.now();
-            const t2 = Date.now();
+            const safetyDoneMs = elapsed();
             const header = await session.apply(filePath);
-            const t3 = Date.now();
+            const appliedMs = elapsed();
             const outcome = await session.finish(finishOptions(header, checked), true);
             committed = true;
             logger.debug("import steps", {
-              checkMs: t1 - started.getTime(),
-              safetyBackupMs: t2 - t1,
-              applyMs: t3 - t2,
-              finishMs: Date.now() - t3,
+              checkMs,
+              safetyBackupMs: safetyDoneMs - checkMs,
+              applyMs: appliedMs - safetyDoneMs,
+              finishMs: elapsed() - appliedMs,
               ...outcome.timings,
             });
             // Announced once the import it protects is committed (a failed import drops it again).
@@ -404,12 +420,15 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
               periodKey: null,
               startedAt: started.toISOString(),
               finishedAt: safetyDone.toISOString(),
-              durationMs: safetyDone.getTime() - started.getTime(),
+              durationMs: safetyDoneMs,
               backup: safetyBackup,
             });
             return { safetyBackup: safetyBackup.name, outcome };
           } catch (err) {
-            if (safetyBackup) await storage.remove(safetyBackup.name).catch(() => {});
+            if (safetyBackup) {
+              const name = safetyBackup.name;
+              await cleanUp("remove the safety backup of a failed import", { name }, () => storage.remove(name));
+            }
             throw err;
           } finally {
             // After a commit the worker checkpoints the WAL in the background (writers are not
@@ -426,7 +445,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         safetyBackup: result.safetyBackup,
         tables: result.outcome.tables,
         rows: result.outcome.rows,
-        durationMs: finished.getTime() - started.getTime(),
+        durationMs: elapsed(),
         migrated: result.outcome.migrated,
       };
       const outcome: ImportOutcome = {
@@ -442,22 +461,21 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       events.emit({ type: "import.completed", ...outcome });
       return importResult;
     } catch (err) {
-      recordImportFailure(source, actor, started, err);
+      recordImportFailure(source, actor, started, elapsed(), err);
       throw err;
     } finally {
       importing = null;
     }
   }
 
-  function recordImportFailure(source: string | null, actor: string | null, started: Date, err: unknown): void {
-    const finished = clock.now();
+  function recordImportFailure(source: string | null, actor: string | null, started: Date, durationMs: number, err: unknown): void {
     const outcome: ImportOutcome = {
       ok: false,
       actor,
       source,
       startedAt: started.toISOString(),
-      finishedAt: finished.toISOString(),
-      durationMs: finished.getTime() - started.getTime(),
+      finishedAt: clock.now().toISOString(),
+      durationMs,
       error: errorInfo(err),
     };
     results.import = outcome;
@@ -469,19 +487,22 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   async function storeAndImport(tempPath: string, actor: string | null): Promise<ImportResult> {
     let stored: { meta: BackupMeta; validated: ValidatedDump };
     const started = clock.now();
+    const elapsed = stopwatch();
     try {
       stored = await storeValidated(tempPath, actor);
     } catch (err) {
-      recordImportFailure(null, actor, started, err);
+      recordImportFailure(null, actor, started, elapsed(), err);
       throw err;
     } finally {
-      await fs.rm(tempPath, { force: true }).catch(() => {});
+      await removeTemp(tempPath);
     }
     try {
       return await runImport(storage.pathOf(stored.meta.name), stored.meta.name, actor, stored.validated);
     } catch (err) {
-      await storage.remove(stored.meta.name).catch(() => {});
-      events.emit({ type: "backup.deleted", name: stored.meta.name });
+      const { name } = stored.meta;
+      if (await cleanUp("remove the stored upload of a failed import", { name }, () => storage.remove(name))) {
+        events.emit({ type: "backup.deleted", name });
+      }
       throw err;
     }
   }
@@ -539,10 +560,10 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         try {
           return (await storeValidated(temp, actor)).meta;
         } finally {
-          await fs.rm(temp, { force: true }).catch(() => {});
+          await removeTemp(temp);
         }
       } finally {
-        await fs.rm(tempPath, { force: true }).catch(() => {});
+        await removeTemp(tempPath);
       }
     },
 
@@ -560,7 +581,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       try {
         return await exclusive(startedNow("import", actor), async () => storeAndImport(await adoptFile(tempPath, true), actor));
       } finally {
-        await fs.rm(tempPath, { force: true }).catch(() => {});
+        await removeTemp(tempPath);
       }
     },
 
@@ -570,7 +591,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     },
 
     async verifyFile(filePath) {
-      const started = Date.now();
+      const elapsed = stopwatch();
       const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-verify-"));
       try {
         // The same steps as an import, into an empty database that is thrown away.
@@ -587,7 +608,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
             tables: outcome.tables,
             rows: outcome.rows,
             migrated: outcome.migrated,
-            durationMs: Date.now() - started,
+            durationMs: elapsed(),
           };
         } finally {
           await session.close();
@@ -627,6 +648,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
     async close() {
       closed = true;
+      // Only waits: the job's failure was reported by the verb that ran it.
       await currentJob?.catch(() => {});
       await Promise.allSettled([...background]);
       await workers.close();

@@ -1,3 +1,4 @@
+import { systemTimers, type TimerHandle, type Timers } from "../clock.ts";
 import { BusyError } from "../errors.ts";
 
 /**
@@ -20,9 +21,12 @@ export interface WriteGate {
   readonly busy: boolean;
 }
 
-export function createWriteGate(): WriteGate {
+/** `timers`: the app's injected timers, which also time the wait for the gate. */
+export function createWriteGate(timers: Timers = systemTimers): WriteGate {
   let tail: Promise<void> = Promise.resolve();
   let holders = 0;
+  /** Runs with a slot in the queue (holding or waiting) whose slot is not released yet. */
+  let inLine = 0;
   return {
     get busy() {
       return holders > 0;
@@ -30,19 +34,28 @@ export function createWriteGate(): WriteGate {
     async run<T>(fn: () => Promise<T>, options: { waitMs?: number; busyMessage?: string } = {}): Promise<T> {
       const waitMs = options.waitMs ?? 15_000;
       const previous = tail;
-      let release!: () => void;
-      const mine = new Promise<void>((r) => (release = r));
+      // Nobody ahead: no wait to time (a timer would only be armed and cleared again).
+      const mustWait = inLine > 0;
+      inLine++;
+      let releaseSlot!: () => void;
+      const mine = new Promise<void>((r) => (releaseSlot = r));
+      const release = () => {
+        inLine--;
+        releaseSlot();
+      };
       tail = previous.then(() => mine);
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: TimerHandle | undefined;
       let timedOut = false;
       try {
         if (waitMs <= 0 && holders > 0) {
           timedOut = true;
+        } else if (!mustWait) {
+          await previous;
         } else {
           await Promise.race([
             previous,
             new Promise<void>((_, reject) => {
-              timer = setTimeout(() => {
+              timer = timers.setTimeout(() => {
                 timedOut = true;
                 reject(new BusyError(options.busyMessage));
               }, Math.max(waitMs, 0));
@@ -52,7 +65,7 @@ export function createWriteGate(): WriteGate {
       } catch {
         // fall through: timedOut is set
       } finally {
-        clearTimeout(timer);
+        if (timer !== undefined) timers.clearTimeout(timer);
       }
       if (timedOut) {
         // Keep the queue order: our slot is released as soon as the one before us ends.

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { stopwatch } from "../clock.ts";
 import { checkReadiness, type ReadinessCheck } from "../health.ts";
 
 export interface HealthRoutesOptions {
@@ -9,13 +10,13 @@ export interface HealthRoutesOptions {
 /** `/healthz`: the process answers. `/readyz`: it can do its job (503 with reasons otherwise). */
 export function healthRoutes(opts: HealthRoutesOptions): Hono {
   const routes = new Hono();
-  const started = Date.now();
+  const uptime = stopwatch();
   routes.get("/healthz", (c) => {
     c.header("Cache-Control", "no-store");
     return c.json({
       status: "ok",
       version: opts.version,
-      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      uptimeSeconds: Math.round(uptime() / 1000),
     });
   });
   routes.get("/readyz", async (c) => {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Client } from "@libsql/client";
 import type { BackupEngineEvent, BackupMeta, CreateBackupOptions, EngineActivity } from "../backups/types.ts";
-import { systemTimers, type Clock, type TimerHandle, type Timers } from "../clock.ts";
+import { stopwatch, systemTimers, type Clock, type TimerHandle, type Timers } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { WriteGate } from "../db/write-gate.ts";
 import { BusyError, ConflictError } from "../errors.ts";
@@ -167,7 +167,7 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
   let started = false;
   let stopped = false;
   let stopping: Promise<void> | undefined;
-  /** Real-time limit for a change backup waiting on a busy engine during stop(). */
+  /** Real-time limit (a `performance.now()` value) for a change backup waiting on a busy engine during stop(). */
   let stopDeadline: number | null = null;
   let timer: TimerHandle | null = null;
   let nextSlot: Date | null = null;
@@ -211,12 +211,12 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
 
   /** Runs an engine verb, retrying while another backup or import holds the engine or the folder (BusyError). */
   async function whenFree<T>(fn: () => Promise<T>, what: string, giveUp: () => boolean): Promise<T> {
-    const since = Date.now();
+    const waited = stopwatch();
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
-        if (!(err instanceof BusyError) || giveUp() || Date.now() - since >= maxBusyWaitMs) throw err;
+        if (!(err instanceof BusyError) || giveUp() || waited() >= maxBusyWaitMs) throw err;
         if (attempt === 1) logger.info(`${what} waits for the running backup or import to finish`, { detail: err.message });
         await pauseWhileBusy();
       }
@@ -276,7 +276,11 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
         timers.clearTimeout(heartbeat);
         if (err instanceof BusyError && (!waitIfBusy || stopped)) {
           // Not a failure of the backup: give the period back so the next attempt can take it.
-          await writeGate.run(() => releaseClaim(db, periodKey, instanceId)).catch(() => {});
+          await writeGate
+            .run(() => releaseClaim(db, periodKey, instanceId))
+            .catch((e: unknown) =>
+              logger.warn("could not give the period claim back; it expires by itself", { periodKey, error: errorMessage(e) }),
+            );
           if (stopped) logger.warn("scheduled backup not taken: shutting down while another backup or import ran", { periodKey });
           throw err;
         }
@@ -389,7 +393,7 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
             const startedAt = clock.now();
             try {
               // While shutting down, wait for a busy engine only so long (the runtime entry's grace is 30 s).
-              const giveUp = () => stopDeadline !== null && Date.now() >= stopDeadline;
+              const giveUp = () => stopDeadline !== null && performance.now() >= stopDeadline;
               const backup = await whenFree(() => engine.createBackup({ trigger: "change", actor }), "change backup", giveUp);
               logger.info("change backup taken", { name: backup.name, size: backup.size });
             } catch (err) {
@@ -428,7 +432,7 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
     stop() {
       stopping ??= (async () => {
         stopped = true;
-        stopDeadline = Date.now() + shutdownBusyWaitMs;
+        stopDeadline = performance.now() + shutdownBusyWaitMs;
         if (timer !== null) timers.clearTimeout(timer);
         timer = null;
         nextSlot = null;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createWriteGate } from "../../src/db/write-gate.ts";
 import { BusyError } from "../../src/errors.ts";
+import { manualTime } from "../schedule/support/manual-time.ts";
 
 describe("write gate", () => {
   it("runs writers one at a time, in arrival order", async () => {
@@ -29,6 +30,27 @@ describe("write gate", () => {
     await long;
     expect(await after).toBe("after");
     expect(gate.busy).toBe(false);
+  });
+
+  it("times the wait on the injected timers: moving them past waitMs answers busy, and nothing waits on the real clock", async () => {
+    const time = manualTime("2026-11-26T00:00:00Z");
+    const gate = createWriteGate(time);
+    let finish!: () => void;
+    const long = gate.run(() => new Promise<void>((r) => (finish = r)));
+    const waiting = gate.run(async () => "never", { waitMs: 15_000, busyMessage: "import running" });
+    await new Promise((r) => setImmediate(r)); // the first writer is in
+    const outcome = waiting.then(
+      () => "ran",
+      (err: unknown) => err,
+    );
+    await time.advance(14_999);
+    expect(gate.busy).toBe(true);
+    await time.advance(1);
+    expect(await outcome).toBeInstanceOf(BusyError);
+    expect(time.pendingTimers()).toEqual([]);
+    finish();
+    await long;
+    expect(await gate.run(async () => "after")).toBe("after");
   });
 
   it("fails fast with waitMs 0 while held", async () => {

@@ -267,10 +267,10 @@ export async function finishImport(conn: ApplyConnection, options: FinishImportO
     (n) => !n.toLowerCase().startsWith("sqlite_"),
   );
   const timings: Record<string, number> = {};
-  let mark = Date.now();
+  let mark = performance.now();
   const lap = (name: string) => {
-    const now = Date.now();
-    timings[name] = now - mark;
+    const now = performance.now();
+    timings[name] = Math.round(now - mark);
     mark = now;
   };
   const counts = new Map<string, number>();

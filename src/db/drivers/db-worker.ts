@@ -183,10 +183,10 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     case "import-finish": {
       importDb!.exec(`PRAGMA cache_size=-${CHECK_CACHE_KIB}`);
       const outcome = await finishImport(requireImport(), req.options);
-      const t0 = Date.now();
+      const t0 = performance.now();
       if (req.commit) importDb!.exec("COMMIT");
       else importDb!.exec("ROLLBACK");
-      outcome.timings.commitMs = Date.now() - t0;
+      outcome.timings.commitMs = Math.round(performance.now() - t0);
       if (!req.commit) closeImport();
       return outcome;
     }

@@ -91,10 +91,10 @@ export async function openClientSession(pool: WorkerPool, db: Client): Promise<I
     },
     async finish(options, commit) {
       const outcome = await finishImport(conn, options);
-      const t0 = Date.now();
+      const t0 = performance.now();
       if (commit) await tx.commit();
       else await tx.rollback();
-      outcome.timings.commitMs = Date.now() - t0;
+      outcome.timings.commitMs = Math.round(performance.now() - t0);
       return outcome;
     },
     async close() {
