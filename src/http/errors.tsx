@@ -47,14 +47,14 @@ const HTTP_CODES: Record<number, string> = {
 };
 
 /** What the mapper says about an error: safe to show, whatever the face. */
-export interface ErrorDescription {
+interface ErrorDescription {
   status: ContentfulStatusCode;
   code: string;
   message: string;
 }
 
 /** `{ code, message }` safe to show: internals of a 5xx never leave the server. */
-export function describeError(err: unknown, requestId?: string): ErrorDescription {
+function describeError(err: unknown, requestId?: string): ErrorDescription {
   const status = statusOf(err);
   if (status >= 500) {
     return {
@@ -73,7 +73,7 @@ export function describeError(err: unknown, requestId?: string): ErrorDescriptio
  * (a table row put back as it really is, a form shown again with the reason).
  * Returns null to leave the error to the generic fragment or page.
  */
-export type ErrorView = (error: ErrorDescription, cause: unknown) => JSX.Element | null | Promise<JSX.Element | null>;
+type ErrorView = (error: ErrorDescription, cause: unknown) => JSX.Element | null | Promise<JSX.Element | null>;
 
 const errorViews = new WeakMap<Request, ErrorView>();
 

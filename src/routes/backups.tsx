@@ -59,10 +59,11 @@ export interface BackupRoutesOptions {
   assetVersion: string;
 }
 
+// The /api routes of this file, as the OpenAPI document shows them; each is
+// served together with its page twin by `serve()` in backupRoutes.
 const tags = ["backups"];
 const security = ADMIN_SECURITY;
 const nameParams = { params: BackupNameParamSchema };
-const json = jsonResponse;
 
 const listRoute = createRoute({
   method: "get",
@@ -70,7 +71,7 @@ const listRoute = createRoute({
   tags,
   security,
   summary: "List backups, newest first",
-  responses: { 200: json(BackupListSchema, "The backups in the backup folder"), ...errorResponses(401, 403) },
+  responses: { 200: jsonResponse(BackupListSchema, "The backups in the backup folder"), ...errorResponses(401, 403) },
 });
 
 const createBackupRoute = createRoute({
@@ -81,7 +82,7 @@ const createBackupRoute = createRoute({
   summary: "Take a backup now",
   description: "A consistent snapshot of the database, written atomically; trigger `manual`.",
   responses: {
-    201: { ...json(BackupMetaSchema, "The new backup"), headers: z.object({ Location: z.string() }) },
+    201: { ...jsonResponse(BackupMetaSchema, "The new backup"), headers: z.object({ Location: z.string() }) },
     ...errorResponses(401, 403, 409),
   },
 });
@@ -92,7 +93,7 @@ const statusRoute = createRoute({
   tags,
   security,
   summary: "What runs now, the last run of each kind, the next scheduled backup",
-  responses: { 200: json(ScheduleStatusSchema, "Backup status"), ...errorResponses(401, 403) },
+  responses: { 200: jsonResponse(ScheduleStatusSchema, "Backup status"), ...errorResponses(401, 403) },
 });
 
 const uploadRoute = createRoute({
@@ -106,7 +107,7 @@ const uploadRoute = createRoute({
     "with the import's rules and stored with trigger `upload`.",
   request: { body: UPLOAD_BODY },
   responses: {
-    201: { ...json(BackupMetaSchema, "The stored backup"), headers: z.object({ Location: z.string() }) },
+    201: { ...jsonResponse(BackupMetaSchema, "The stored backup"), headers: z.object({ Location: z.string() }) },
     ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
@@ -121,7 +122,7 @@ const importUploadRoute = createRoute({
     "Replaces the database with the uploaded dump, all or nothing. A `pre-import` safety backup of the current " +
     "database is taken first; a refused file changes nothing.",
   request: { body: UPLOAD_BODY },
-  responses: { 200: json(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 409, 413, 422) },
+  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 409, 413, 422) },
 });
 
 const downloadRoute = createRoute({
@@ -168,7 +169,7 @@ const importByNameRoute = createRoute({
   description:
     "All or nothing, after a `pre-import` safety backup. The source backup stays in the list.",
   request: nameParams,
-  responses: { 200: json(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422) },
+  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422) },
 });
 
 const pinRoute = createRoute({
@@ -178,7 +179,7 @@ const pinRoute = createRoute({
   security,
   summary: "Pin a backup: retention never removes it",
   request: nameParams,
-  responses: { 200: json(BackupMetaSchema, "The pinned backup"), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(BackupMetaSchema, "The pinned backup"), ...errorResponses(400, 401, 403, 404) },
 });
 
 const unpinRoute = createRoute({
@@ -188,7 +189,7 @@ const unpinRoute = createRoute({
   security,
   summary: "Unpin a backup",
   request: nameParams,
-  responses: { 200: json(BackupMetaSchema, "The unpinned backup"), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(BackupMetaSchema, "The unpinned backup"), ...errorResponses(400, 401, 403, 404) },
 });
 
 /**
