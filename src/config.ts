@@ -224,7 +224,10 @@ export interface Config {
   logLevel: LogLevel;
 }
 
-/** Names of every environment variable Lifeboat reads (documented in the README). */
+/**
+ * Names of every environment variable Lifeboat reads (documented in the README).
+ * @internal exported for the test that checks the README's table against it.
+ */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
 /**

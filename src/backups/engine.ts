@@ -62,7 +62,7 @@ export interface BackupEngineDeps {
 }
 
 /** What `verifyFile` found: the file is restorable, and what a restore would give. */
-export interface VerifyResult {
+interface VerifyResult {
   sha256: string;
   size: number;
   compressed: boolean;
@@ -118,8 +118,6 @@ export interface BackupEngine {
   lastResults(): EngineResults;
   /** Every finished backup, import and deletion. Listeners run after the files are in place. */
   readonly events: EventBus<BackupEngineEvent>;
-  onBackupCreated(listener: (e: Extract<BackupEngineEvent, { type: "backup.created" }>) => void): () => void;
-  onBackupFailed(listener: (e: Extract<BackupEngineEvent, { type: "backup.failed" }>) => void): () => void;
   /** Removes temp files left by processes that are gone (run at start). */
   cleanupTemporaryFiles(): Promise<string[]>;
   /** Refuses new work, waits for the running job and its WAL checkpoint, stops the backup workers. */
@@ -631,18 +629,6 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     activity: () => (current ? { ...current } : null),
 
     lastResults: () => ({ backup: results.backup, import: results.import }),
-
-    onBackupCreated(listener) {
-      return events.on((e) => {
-        if (e.type === "backup.created") listener(e);
-      });
-    },
-
-    onBackupFailed(listener) {
-      return events.on((e) => {
-        if (e.type === "backup.failed") listener(e);
-      });
-    },
 
     cleanupTemporaryFiles: () => storage.cleanup(),
 

@@ -22,6 +22,7 @@ import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import zlib from "node:zlib";
 import { InvalidBackupError } from "../errors.ts";
 import { fileHandleStream } from "./file-stream.ts";
+import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
 import { checkCreate, collectStatement, type Tok } from "./sql-schema-checker.ts";
 import {
@@ -63,7 +64,7 @@ export interface DumpHeader {
   rowCounts?: Record<string, number>;
 }
 
-export type StatementKind =
+type StatementKind =
   | "begin"
   | "commit"
   | "pragma"
@@ -142,78 +143,18 @@ const ROW = new RegExp(String.raw`\( *${LITERAL} *(?:, *${LITERAL} *)*\)`, "y");
 
 const DEFAULT_MAX_STATEMENT_BYTES = 256 * 1024 * 1024;
 const DEFAULT_MIN_WINDOW = 64 * 1024;
-const HEADER_MAGIC = "-- Lifeboat backup";
-const TRAILER = "-- end of Lifeboat backup";
-/** Format versions this reader understands. */
-export const DUMP_FORMAT_VERSION = 1;
 const MAX_VALUE_DEPTH = 100;
 
 type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /**
- * Streams the statements of a dump, each validated, in file order. Throws
+ * Streams the statements of a dump, each validated, in file order, as one
+ * array per decoded chunk: fewer promise round-trips for a caller that applies
+ * many small INSERTs (a 1 GB dump has millions of them). Throws
  * `InvalidBackupError(reason, line)` at the first problem — before yielding
  * anything after it — so a caller that applies statements inside one
  * transaction can roll back on the throw. Reads the source lazily and cancels it
  * when iteration stops early.
- */
-export function readDump(source: ByteSource, options: ReadDumpOptions = {}): AsyncGenerator<DumpStatement> {
-  return new StatementIterator(readDumpBatches(source, options));
-}
-
-/**
- * Hands out the statements of `readDumpBatches` one by one. A hand-written
- * iterator rather than `yield*`: an async generator costs about three times as
- * much per statement, which adds up over millions of INSERTs.
- */
-class StatementIterator implements AsyncGenerator<DumpStatement, void, unknown> {
-  private batch: DumpStatement[] = [];
-  private k = 0;
-  private inflight: Promise<IteratorResult<DumpStatement, void>> | null = null;
-
-  constructor(private readonly batches: AsyncGenerator<DumpStatement[]>) {}
-
-  next(): Promise<IteratorResult<DumpStatement, void>> {
-    if (this.inflight) return this.inflight.then(() => this.next());
-    if (this.k < this.batch.length) return Promise.resolve({ value: this.batch[this.k++]!, done: false });
-    const fetch = this.batches.next().then(
-      (r): Promise<IteratorResult<DumpStatement, void>> | IteratorResult<DumpStatement, void> => {
-        this.inflight = null;
-        if (r.done) return { value: undefined, done: true };
-        this.batch = r.value;
-        this.k = 0;
-        return this.next();
-      },
-      (error: unknown) => {
-        this.inflight = null;
-        throw error;
-      },
-    );
-    this.inflight = fetch;
-    return fetch;
-  }
-
-  async return(): Promise<IteratorResult<DumpStatement, void>> {
-    this.batch = [];
-    await this.batches.return([]);
-    return { value: undefined, done: true };
-  }
-
-  async throw(error: unknown): Promise<IteratorResult<DumpStatement, void>> {
-    this.batch = [];
-    await this.batches.return([]);
-    throw error;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/**
- * Same as `readDump`, but yields the statements of each decoded chunk as one
- * array: fewer promise round-trips for a caller that applies many small INSERTs
- * (a 1 GB dump has millions of them).
  */
 export async function* readDumpBatches(source: ByteSource, options: ReadDumpOptions = {}): AsyncGenerator<DumpStatement[]> {
   const parser = new DumpParser(options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES, options.minWindowBytes ?? DEFAULT_MIN_WINDOW);
@@ -549,7 +490,7 @@ class DumpParser {
       throw new InvalidBackupError("the file is truncated: BEGIN TRANSACTION has no matching COMMIT", endLine);
     }
     if (this.header && !this.trailerSeen) {
-      throw new InvalidBackupError(`the file is truncated: the closing “${TRAILER}” line is missing`, endLine);
+      throw new InvalidBackupError(`the file is truncated: the closing “${DUMP_END}” line is missing`, endLine);
     }
     const out = this.out;
     this.out = [];
@@ -646,11 +587,11 @@ class DumpParser {
   private readHeader(final: boolean): void {
     const s = this.text;
     const base = this.pos; // after a byte order mark
-    if (s.length - base < HEADER_MAGIC.length + 1 && !final && HEADER_MAGIC.startsWith(s.slice(base, base + HEADER_MAGIC.length))) {
+    if (s.length - base < DUMP_MAGIC.length + 1 && !final && DUMP_MAGIC.startsWith(s.slice(base, base + DUMP_MAGIC.length))) {
       throw NEED_MORE;
     }
-    const afterMagic = s.charCodeAt(base + HEADER_MAGIC.length);
-    if (!s.startsWith(HEADER_MAGIC, base) || !(afterMagic === 10 || afterMagic === 13 || Number.isNaN(afterMagic))) {
+    const afterMagic = s.charCodeAt(base + DUMP_MAGIC.length);
+    if (!s.startsWith(DUMP_MAGIC, base) || !(afterMagic === 10 || afterMagic === 13 || Number.isNaN(afterMagic))) {
       this.headerKnown = true;
       return;
     }
@@ -721,7 +662,7 @@ class DumpParser {
           end = len;
         }
         const stop = s.charCodeAt(end - 1) === 13 ? end - 1 : end;
-        if (stop - i === TRAILER.length && s.startsWith(TRAILER, i)) this.trailerSeen = true;
+        if (stop - i === DUMP_END.length && s.startsWith(DUMP_END, i)) this.trailerSeen = true;
         this.sawText = true;
         i = end;
         continue;

@@ -20,7 +20,7 @@ export const DUMP_VALUE_FUNCTIONS: ReadonlyMap<string, { min: number; max: numbe
 ]);
 
 /** SQLite's built-in scalar, aggregate, window, date/time, math and JSON functions (no I/O, no extensions). */
-export const SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(
+const SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(
   [
     // core scalar functions
     "abs char coalesce concat concat_ws format glob hex if ifnull iif instr length like likelihood likely",
@@ -49,7 +49,7 @@ export const SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(
 );
 
 /** Table-valued functions a view or trigger may read from (`FROM json_each(...)`). */
-export const TABLE_FUNCTIONS: ReadonlySet<string> = new Set(["json_each", "json_tree"]);
+const TABLE_FUNCTIONS: ReadonlySet<string> = new Set(["json_each", "json_tree"]);
 
 /**
  * Eponymous virtual tables that expose files, pages or internals; a view or

@@ -1,5 +1,6 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { UnsupportedDatabaseError } from "../errors.ts";
+import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 
 /**
  * Writes a Lifeboat dump: SQL text that `sqlite3 new.db < file` and Lifeboat's
@@ -60,12 +61,6 @@ export interface DumpSummary {
   rows: number;
 }
 
-/** The first line of every Lifeboat dump. */
-export const DUMP_MAGIC = "-- Lifeboat backup";
-/** The last line of every complete Lifeboat dump. */
-export const DUMP_END = "-- end of Lifeboat backup";
-export const DUMP_FORMAT_VERSION = 1;
-
 const DEFAULT_STATEMENT_BYTES = 64 * 1024;
 const MAX_PAGE_ROWS = 10_000;
 
@@ -91,7 +86,7 @@ export function quoteText(text: string): string {
  * `±1e999` (`quote()` prints `Inf`); -0.0 keeps its sign when the database has
  * `atan2` (`negativeZero`). Text holding NUL or CR LF is `CAST(X'…' AS TEXT)`.
  */
-export function literalExpr(c: string, negativeZero = false): string {
+function literalExpr(c: string, negativeZero = false): string {
   return (
     `CASE typeof(${c}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 OR instr(${c}, char(13, 10)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
@@ -110,7 +105,7 @@ export function literalExpr(c: string, negativeZero = false): string {
  * `literalExpr`. NUL (which `quote()` would silently cut off) and -0.0 (which
  * it prints as 0.0) cannot be seen afterwards, so they are handled here.
  */
-export function fastLiteralExpr(c: string, negativeZero = false): string {
+function fastLiteralExpr(c: string, negativeZero = false): string {
   return (
     `CASE typeof(${c}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +

@@ -20,7 +20,7 @@ import { ErrorFragment, ErrorPage } from "../../templates/error.tsx";
 import { isHtmx, wantsJson } from "./render.tsx";
 
 /** The one mapping from domain error to HTTP status. */
-export function statusOf(err: unknown): ContentfulStatusCode {
+function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof ValidationError) return 400;
   if (err instanceof UnauthorizedError) return 401;
   if (err instanceof ForbiddenError) return 403;

@@ -14,7 +14,7 @@ import type { ScheduleStatus } from "../schedule/status.ts";
 const isoDateTime = (description: string) =>
   z.string().openapi({ format: "date-time", description, example: "2026-11-26T00:00:00.000Z" });
 
-export const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
+const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
   description: "Why a backup was taken",
 });
 

@@ -24,10 +24,10 @@ import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, writeSidecar as writeSide
  */
 
 /** A dot-file nobody has touched for this long is abandoned work (an upload cut off, a crashed host). */
-export const STALE_TEMP_MS = 60 * 60 * 1000;
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** What the writer knows about a finished file before it gets a name. */
-export interface NewBackupInfo {
+interface NewBackupInfo {
   createdAt: Date;
   trigger: BackupTrigger;
   actor: string | null;

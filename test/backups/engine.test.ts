@@ -209,8 +209,10 @@ describe("backups and events", () => {
     const t = await makeEngine({ corpus: { bigRows: 10 } });
     const created: unknown[] = [];
     const failed: unknown[] = [];
-    t.engine.onBackupCreated((e) => created.push(e));
-    t.engine.onBackupFailed((e) => failed.push(e));
+    t.engine.events.on((e) => {
+      if (e.type === "backup.created") created.push(e);
+      if (e.type === "backup.failed") failed.push(e);
+    });
     const b = await t.engine.createBackup({ trigger: "change", actor: "ann" });
     expect(created).toEqual([expect.objectContaining({ type: "backup.created", trigger: "change", actor: "ann", backup: b })]);
     expect(t.engine.lastResults().backup).toMatchObject({ ok: true, trigger: "change", backup: { name: b.name } });

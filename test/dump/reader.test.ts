@@ -5,7 +5,6 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   openDumpFile,
-  readDump,
   readDumpBatches,
   sniffDump,
   type DumpHeader,
@@ -14,6 +13,11 @@ import {
 } from "../../src/dump/reader.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { tempDir } from "../support/temp.ts";
+
+/** The reader's statements one by one, through its public batches (what the import consumes). */
+async function* readDump(source: Parameters<typeof readDumpBatches>[0], options?: ReadDumpOptions): AsyncGenerator<DumpStatement> {
+  for await (const batch of readDumpBatches(source, options)) yield* batch;
+}
 
 const SQLITE3 = "/usr/bin/sqlite3";
 const utf8 = new TextEncoder();

@@ -1,9 +1,14 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readDump, type DumpStatement } from "../../src/dump/reader.ts";
+import { readDumpBatches, type DumpStatement, type ReadDumpOptions } from "../../src/dump/reader.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { tempDir } from "../support/temp.ts";
+
+/** The reader's statements one by one, through its public batches (what the import consumes). */
+async function* readDump(source: Parameters<typeof readDumpBatches>[0], options?: ReadDumpOptions): AsyncGenerator<DumpStatement> {
+  for await (const batch of readDumpBatches(source, options)) yield* batch;
+}
 
 const FIXTURE = "CREATE TABLE t(a, b, c); CREATE TABLE u(x INTEGER PRIMARY KEY, y TEXT UNIQUE); CREATE TABLE j(data TEXT);";
 

@@ -5,6 +5,7 @@ import { InvalidBackupError } from "../../errors.ts";
 import { gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
 import { fileHandleStream } from "../../dump/file-stream.ts";
 import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.ts";
+import { MIGRATIONS_TABLE, MIGRATIONS_TABLE_SQL } from "../migrations/table.ts";
 
 /**
  * Import: the validation pass over a dump file and the all-or-nothing apply
@@ -13,17 +14,9 @@ import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.t
  * (raw libsql on a local file) and on `@libsql/client` (a remote database).
  */
 
-/** Lifeboat's record of applied migrations (the same table `src/db/migrate.ts` keeps). */
-const MIGRATIONS_TABLE = "lifeboat_migrations";
-/** Same definition as `ensureTable` in src/db/migrate.ts, so a migrated-forward dump matches a fresh database. */
-const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-    version INTEGER PRIMARY KEY NOT NULL,
-    name TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-  )`;
 const USERS_TABLE = "lifeboat_users";
 /** Statements of at most this many bytes are sent to SQLite together (fast for sqlite3 .dump files). */
-export const CHUNK_BYTES = 4 * 1024;
+const CHUNK_BYTES = 4 * 1024;
 const READ_BYTES = 256 * 1024;
 
 /** What the validation pass learned about a file. */
@@ -38,7 +31,7 @@ export interface ValidatedDump {
 }
 
 /** The part of a migration the import needs (plain data: it crosses to the worker). */
-export interface MigrationSpec {
+interface MigrationSpec {
   version: number;
   name: string;
   up: readonly string[];
