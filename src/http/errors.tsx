@@ -88,7 +88,7 @@ export function showErrorsAs(c: Context, view: ErrorView): void {
 }
 
 /** Renders an error as JSON for the API and scripts, or as a fragment/page for the browser. */
-export async function respondWithError(c: Context, err: unknown, logger?: Logger): Promise<Response> {
+async function respondWithError(c: Context, err: unknown, logger?: Logger): Promise<Response> {
   const requestId = c.get("requestId") as string | undefined;
   const described = describeError(err, requestId);
   const { status, code, message } = described;
