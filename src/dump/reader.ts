@@ -24,7 +24,8 @@ import { InvalidBackupError } from "../errors.ts";
 import { fileHandleStream } from "./file-stream.ts";
 import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
-import { checkCreate, collectStatement, type Tok } from "./sql-schema-checker.ts";
+import { checkCreate, checkSchemaSql, collectStatement, type Tok } from "./sql-schema-checker.ts";
+import { FTS5_CONFIG_KEYS, shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 import {
   asciiLower,
   binaryReason,
@@ -34,6 +35,7 @@ import {
   Lexer,
   NAME_KEYWORDS,
   NEED_MORE,
+  quoteIdentifier,
   scanBlob,
   scanNumber,
   scanQuoted,
@@ -72,6 +74,8 @@ type StatementKind =
   | "create-index"
   | "create-view"
   | "create-trigger"
+  /** CREATE VIRTUAL TABLE with an allowed module (also translated from sqlite3 .dump's `INSERT INTO sqlite_schema`). */
+  | "create-virtual"
   /** INSERT INTO <user table> … VALUES */
   | "insert"
   /** DELETE FROM sqlite_sequence / INSERT INTO sqlite_sequence */
@@ -105,6 +109,8 @@ export interface DumpStatement {
   columns?: readonly string[];
   /** For kind "pragma": the pragma name in lower case and its normalised value (`ON`/`OFF`, or a decimal integer). */
   pragma?: { name: string; value: string };
+  /** For kind "create-virtual": the module and how its data is restored. */
+  virtual?: VirtualTableSpec;
 }
 
 export interface ReadDumpOptions {
@@ -128,6 +134,20 @@ interface InsertHead {
   name: string;
   columns: readonly string[] | undefined;
   plain: boolean;
+  /**
+   * sqlite3 .dump's rows of a virtual table's shadow table: `skip` (the index;
+   * the module rebuilds it) or the head to put in front of the rows instead
+   * (`INSERT INTO "ft"("rowid","a") VALUES` for `INSERT INTO ft_content VALUES`).
+   */
+  shadow?: { skip: true } | { skip: false; rewrite: string; config: boolean };
+}
+
+/** A virtual table the file created, by lower-case name. */
+interface KnownVirtual {
+  name: string;
+  spec: VirtualTableSpec;
+  /** Created through sqlite3 .dump's `INSERT INTO sqlite_schema` form. */
+  fromDumpForm: boolean;
 }
 
 const ID_AFTER = String.raw`(?![0-9A-Za-z_$\x80-\uffff])`;
@@ -413,6 +433,9 @@ const REFUSED_STATEMENTS: ReadonlyMap<string, string> = new Map([
   ["REPLACE", "REPLACE INTO is not allowed in a backup (dumps use INSERT INTO)"],
 ]);
 
+const WRITABLE_SCHEMA_REASON =
+  "PRAGMA writable_schema is not allowed in a backup (it edits the schema directly; it is only read, never run, where sqlite3 .dump writes it before the INSERT INTO sqlite_schema of an fts5, fts4, fts3 or fts5vocab table)";
+
 /** The pragmas a dump may set; foreign_keys is informational (the importer manages it). */
 const ALLOWED_PRAGMAS = new Set(["foreign_keys", "user_version", "application_id"]);
 
@@ -450,6 +473,20 @@ class DumpParser {
   private trailerSeen = false;
   private sawText = false;
 
+  /** Virtual tables created so far, and the names of their shadow tables (lower case) → the table. */
+  private virtuals = new Map<string, KnownVirtual>();
+  private shadows = new Map<string, KnownVirtual>();
+  /** Between sqlite3 .dump's `PRAGMA writable_schema=ON` and `=OFF` (never executed: it only allows the translation). */
+  private schemaWrites = false;
+  /**
+   * Line of a `PRAGMA writable_schema=ON` whose next statement must be the
+   * `INSERT INTO sqlite_schema` of a virtual table (as sqlite3 .dump writes it);
+   * anything else refuses the pragma.
+   */
+  private writableAt: number | null = null;
+  /** External-content full-text tables of the .dump form, rebuilt before the COMMIT. */
+  private pendingRebuilds: { name: string; line: number }[] = [];
+
   /** False once the current INSERT holds a comment, form feed or BOM (its text is then rebuilt). */
   private plain = true;
   /** The words before the rows of the last INSERT, reused while the next INSERT starts the same way. */
@@ -481,6 +518,7 @@ class DumpParser {
   /** Processes the rest as the end of the file and checks the file is complete. */
   finish(beforeChecks: () => void): DumpStatement[] {
     this.window(true);
+    if (!this.committed) this.flushRebuilds(this.lineAt(this.text.length));
     beforeChecks();
     const endLine = this.lineAt(this.text.length);
     if (this.statements === 0) {
@@ -701,22 +739,32 @@ class DumpParser {
     if (t !== TK_ID) {
       throw new SqlFault(start, `unexpected “${s.slice(start, lx.pos).slice(0, 20)}” where a statement should start`);
     }
+    if (this.writableAt !== null) {
+      if (!(isWord(s, start, lx.pos, "INSERT") && this.isSchemaInsert(s, lx.pos, final))) {
+        throw new InvalidBackupError(WRITABLE_SCHEMA_REASON, this.writableAt);
+      }
+      this.writableAt = null;
+    }
     if (this.committed) {
       throw new SqlFault(start, `a statement after the final COMMIT is not allowed (found ${describeStatement(s, start)})`);
     }
     if (isWord(s, start, lx.pos, "INSERT")) {
+      if (this.schemaWrites && this.isSchemaInsert(s, lx.pos, final)) return this.schemaInsert(s, start, final);
       const head = this.insertHead(lx, start);
       if (head.plain) this.lastHead = head;
+      if (head.shadow?.skip === false && head.shadow.config) return this.configInsert(s, start, final, head);
       return this.insertRows(s, start, lx.pos, final, head);
     }
     const kw = keywordOf(s, start, lx.pos);
     if (kw === "CREATE") {
       const all = new Lexer(s, start, final);
       const toks = collectStatement(all);
-      const info = checkCreate(s, toks);
       this.checkSize(start, all.pos);
+      if (this.schemaWrites && this.isShadowCreate(s, toks)) return all.pos; // the module creates it
+      const info = checkCreate(s, toks, { shadows: new Set(this.shadows.keys()) });
+      if (info.virtual) this.registerVirtual(info.name, info.virtual, false);
       // As written from CREATE to the last token: SQLite keeps this text in sqlite_schema.
-      this.emit(info.kind, start, s.slice(toks[0]!.s, toks[toks.length - 1]!.e), { name: info.name, table: info.table });
+      this.emit(info.kind, start, s.slice(toks[0]!.s, toks[toks.length - 1]!.e), { name: info.name, table: info.table, virtual: info.virtual });
       return all.pos;
     }
     const refusal = REFUSED_STATEMENTS.get(kw);
@@ -734,6 +782,14 @@ class DumpParser {
     this.checkSize(start, end);
     switch (kw) {
       case "PRAGMA": {
+        const writable = writableSchemaSwitch(s, toks);
+        if (writable !== null) {
+          // sqlite3 .dump's frame around virtual tables: allows the translation below, never executed.
+          if (writable === this.schemaWrites) throw new SqlFault(start, WRITABLE_SCHEMA_REASON);
+          this.schemaWrites = writable;
+          if (writable) this.writableAt = this.lineAt(start);
+          break;
+        }
         const pragma = checkPragma(s, toks);
         this.emit("pragma", start, `PRAGMA ${pragma.name}=${pragma.value}`, { pragma });
         break;
@@ -748,6 +804,7 @@ class DumpParser {
       case "END":
         checkShape(s, toks, /^(COMMIT|END)( TRANSACTION)?$/, "COMMIT [TRANSACTION]");
         if (!this.began) throw new SqlFault(start, "COMMIT without BEGIN TRANSACTION");
+        this.flushRebuilds(this.lineAt(start));
         this.committed = true;
         this.emit("commit", start, sql, {});
         break;
@@ -772,19 +829,176 @@ class DumpParser {
     kind: StatementKind,
     start: number,
     sql: string,
-    extra: { name?: string; table?: string; rows?: number; columns?: readonly string[]; pragma?: { name: string; value: string } },
+    extra: {
+      name?: string;
+      table?: string;
+      rows?: number;
+      columns?: readonly string[];
+      pragma?: { name: string; value: string };
+      virtual?: VirtualTableSpec;
+      line?: number;
+    },
   ): void {
     this.statements++;
     this.out.push({
       kind,
       sql,
-      line: this.lineAt(start),
+      line: extra.line ?? this.lineAt(start),
       name: extra.name,
       table: extra.table,
       rows: extra.rows,
       columns: extra.columns,
       pragma: extra.pragma,
+      ...(extra.virtual ? { virtual: extra.virtual } : {}),
     });
+  }
+
+  // ---- virtual tables ----
+
+  private registerVirtual(name: string, spec: VirtualTableSpec, fromDumpForm: boolean): void {
+    const known: KnownVirtual = { name, spec, fromDumpForm };
+    this.virtuals.set(asciiLower(name), known);
+    for (const shadow of shadowTableNames(name, spec.family)) this.shadows.set(shadow, known);
+  }
+
+  private flushRebuilds(line: number): void {
+    for (const r of this.pendingRebuilds) {
+      const q = quoteIdentifier(r.name);
+      this.emit("insert", 0, `INSERT INTO ${q}(${q}) VALUES('rebuild')`, { name: r.name, rows: 1, columns: [r.name], line });
+    }
+    this.pendingRebuilds = [];
+  }
+
+  /** Whether the INSERT from `i` (after the word INSERT) targets sqlite_schema / sqlite_master. */
+  private isSchemaInsert(s: string, i: number, final: boolean): boolean {
+    const lx = new Lexer(s, i, final);
+    if (!(lx.nextSignificant() === TK_ID && isWord(s, lx.start, lx.pos, "INTO"))) return false;
+    const t = lx.nextSignificant();
+    if (t !== TK_ID && t !== TK_QID && t !== TK_STRING) return false;
+    return /^sqlite_(schema|master)$/.test(asciiLower(tokenName(s, lx.start, lx.pos, t)));
+  }
+
+  /**
+   * sqlite3 .dump's `INSERT INTO sqlite_schema(type,name,tbl_name,rootpage,sql)
+   * VALUES('table','ft','ft',0,'CREATE VIRTUAL TABLE ft USING fts5(…)')`,
+   * translated into the CREATE VIRTUAL TABLE it stands for (checked like any
+   * other). Nothing else may be written to sqlite_schema.
+   */
+  private schemaInsert(s: string, start: number, final: boolean): number {
+    const all = new Lexer(s, start, final);
+    const toks = collectStatement(all);
+    this.checkSize(start, all.pos);
+    const text = (t: Tok | undefined) => (t ? s.slice(t.s, t.e) : "");
+    const expect = ["INSERT", "INTO", "", "(", "type", ",", "name", ",", "tbl_name", ",", "rootpage", ",", "sql", ")", "VALUES", "("];
+    const refuse = (): never => {
+      throw new SqlFault(
+        start,
+        "INSERT INTO sqlite_schema is not allowed in a backup except sqlite3 .dump's form for a virtual table (type, name, tbl_name, rootpage 0, its CREATE VIRTUAL TABLE)",
+      );
+    };
+    if (toks.length !== expect.length + 10) refuse();
+    for (let k = 0; k < expect.length; k++) {
+      if (expect[k] !== "" && asciiLower(text(toks[k])) !== asciiLower(expect[k]!)) refuse();
+    }
+    const v = toks.slice(expect.length);
+    const str = (t: Tok | undefined) => (t && t.t === TK_STRING ? tokenName(s, t.s, t.e, t.t) : refuse());
+    if (v[1]!.t !== TK_COMMA || v[3]!.t !== TK_COMMA || v[5]!.t !== TK_COMMA || v[7]!.t !== TK_COMMA || v[9]!.t !== TK_RP) refuse();
+    const type = str(v[0]);
+    const name = str(v[2]);
+    const tblName = str(v[4]);
+    if (type !== "table" || v[6]!.t !== TK_INTEGER || text(v[6]) !== "0" || name !== tblName) refuse();
+    const sql = str(v[8]);
+    let info;
+    try {
+      info = checkSchemaSql(sql, { shadows: new Set(this.shadows.keys()) });
+    } catch (error) {
+      if (error instanceof SqlFault) throw new SqlFault(v[8]!.s, error.reason);
+      throw error;
+    }
+    if (info.kind !== "create-virtual" || !info.virtual) refuse();
+    if (asciiLower(info.name) !== asciiLower(name)) refuse();
+    const spec = info.virtual!;
+    if (spec.content.kind === "none" && spec.content.contentless) {
+      throw new SqlFault(
+        start,
+        `${name} is a contentless full-text table: a sqlite3 .dump holds only its index, which Lifeboat never writes directly, so it cannot be restored`,
+      );
+    }
+    if (spec.family === "rtree") {
+      throw new SqlFault(
+        start,
+        `${name} is an R*Tree table: its rows are only in sqlite3 .dump's copy of the tree's internal pages, which Lifeboat cannot restore (restore a Lifeboat backup, or this file with sqlite3)`,
+      );
+    }
+    this.registerVirtual(name, spec, true);
+    if (spec.content.kind === "external") this.pendingRebuilds.push({ name, line: this.lineAt(start) });
+    const trimmed = sql.trim();
+    this.emit("create-virtual", start, trimmed, { name, virtual: spec });
+    return all.pos;
+  }
+
+  /** sqlite3 .dump's `CREATE TABLE IF NOT EXISTS 'ft_data'(…)` of a shadow table: left out (the module creates it). */
+  private isShadowCreate(s: string, toks: Tok[]): boolean {
+    if (toks.length < 6 || toks[1]!.kw !== "TABLE" || toks[2]!.kw !== "IF" || toks[3]!.kw !== "NOT" || toks[4]!.kw !== "EXISTS") return false;
+    const t = toks[5]!;
+    if (t.t !== TK_ID && t.t !== TK_QID && t.t !== TK_STRING) return false;
+    return this.shadows.has(asciiLower(tokenName(s, t.s, t.e, t.t)));
+  }
+
+  /** What sqlite3 .dump's rows of a shadow table become (see `InsertHead.shadow`). */
+  private shadowRows(known: KnownVirtual, table: string, columns: readonly string[] | undefined, at: number): InsertHead["shadow"] {
+    if (!this.schemaWrites || !known.fromDumpForm || columns !== undefined) {
+      throw new SqlFault(at, `${table} is an internal (shadow) table of virtual table ${known.name}; a backup may not write it directly`);
+    }
+    const suffix = asciiLower(table).slice(known.name.length);
+    const q = quoteIdentifier(known.name);
+    const spec = known.spec;
+    if (suffix === "_content" && spec.content.kind === "own") {
+      const key = spec.family === "fts5" ? "rowid" : "docid";
+      const cols = [key, ...spec.columns, ...(spec.languageId !== undefined ? [spec.languageId] : [])];
+      return { skip: false, rewrite: `INSERT INTO ${q}(${cols.map(quoteIdentifier).join(",")}) VALUES`, config: false };
+    }
+    if (suffix === "_config" && spec.family === "fts5") {
+      return { skip: false, rewrite: `INSERT INTO ${q}(${q},"rank") VALUES`, config: true };
+    }
+    return { skip: true };
+  }
+
+  /**
+   * sqlite3 .dump's `INSERT INTO ft_config VALUES('key', value)`: the fts5
+   * settings, restored through the table (`INSERT INTO ft(ft, rank) VALUES(…)`);
+   * `version` is the module's own and is left out.
+   */
+  private configInsert(s: string, start: number, final: boolean, head: InsertHead): number {
+    const all = new Lexer(s, start, final);
+    const toks = collectStatement(all);
+    this.checkSize(start, all.pos);
+    const n = toks.length;
+    const key = toks[n - 4];
+    const value = toks[n - 2];
+    const okValue = value && (value.t === TK_STRING || value.t === TK_INTEGER || value.t === TK_FLOAT);
+    if (!key || key.t !== TK_STRING || toks[n - 5]?.t !== TK_LP || toks[n - 3]?.t !== TK_COMMA || !okValue || toks[n - 1]?.t !== TK_RP || toks[n - 6]?.kw !== "VALUES") {
+      throw new SqlFault(start, `expected one ('key', value) row for ${head.name}`);
+    }
+    const k = tokenName(s, key.s, key.e, key.t);
+    if (k === "version") return all.pos;
+    if (!FTS5_CONFIG_KEYS.has(k)) throw new SqlFault(key.s, `the fts5 setting “${k}” is not one a backup may restore`);
+    const sql = `${(head.shadow as { rewrite: string }).rewrite}(${s.slice(key.s, key.e)},${s.slice(value.s, value.e)})`;
+    this.emit("insert", start, sql, { name: this.shadows.get(asciiLower(head.name))!.name, rows: 1 });
+    return all.pos;
+  }
+
+  /** An INSERT into a virtual table naming the table itself: only the commands a backup writes. */
+  private checkVirtualCommand(known: KnownVirtual, columns: readonly string[], body: string, rows: number, at: number): void {
+    const self = asciiLower(known.name);
+    if (!columns.some((c) => asciiLower(c) === self)) return;
+    const lower = columns.map(asciiLower);
+    if (rows === 1 && lower.length === 1 && /^\(\s*'rebuild'\s*\)$/.test(body) && known.spec.family !== "rtree") return;
+    if (rows === 1 && known.spec.family === "fts5" && lower.length === 2 && lower[0] === self && lower[1] === "rank") {
+      const m = /^\(\s*'([a-z-]+)'\s*,\s*(?:'(?:[^']|'')*'|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\)$/.exec(body);
+      if (m && FTS5_CONFIG_KEYS.has(m[1]!)) return;
+    }
+    throw new SqlFault(at, `only INSERT INTO ${known.name}(${known.name}) VALUES('rebuild') and fts5 settings may address virtual table ${known.name} itself in a backup`);
   }
 
   // ---- INSERT ----
@@ -838,19 +1052,23 @@ class DumpParser {
       if (t === TK_EOF) throw truncated(start);
       throw new SqlFault(lx.start, "expected VALUES in INSERT");
     }
+    const shadowOf = this.shadows.get(asciiLower(target.name));
+    const shadow = shadowOf ? this.shadowRows(shadowOf, target.name, columns, nameAt) : undefined;
     // Copies: the head outlives this window, a slice would keep all of it alive.
     return {
       prefix: detach(s.slice(start, lx.pos)),
       kind: target.kind,
       name: detach(target.name),
       columns: columns && Object.freeze(columns.map(detach)),
-      plain: lx.plain,
+      plain: lx.plain && shadow === undefined,
+      ...(shadow ? { shadow } : {}),
     };
   }
 
   /** The rows of an INSERT from `i` (after VALUES) to its `;`; emits the statement and returns the position after the `;`. */
   private insertRows(s: string, start: number, i: number, final: boolean, head: InsertHead): number {
     this.plain = head.plain;
+    const valuesEnd = i;
     let rows = 0;
     let lastEnd = i;
     for (;;) {
@@ -887,7 +1105,16 @@ class DumpParser {
     }
     const end = i + 1;
     this.checkSize(start, end);
+    if (head.shadow) {
+      if (!head.shadow.skip) {
+        const known = this.shadows.get(asciiLower(head.name))!;
+        this.emit("insert", start, head.shadow.rewrite + compactRange(s, valuesEnd, lastEnd), { name: known.name, rows });
+      }
+      return end;
+    }
     const sql = this.plain ? s.slice(start, lastEnd) : compactRange(s, start, lastEnd);
+    const known = head.kind === "insert" && this.virtuals.size > 0 ? this.virtuals.get(asciiLower(head.name)) : undefined;
+    if (known && head.columns) this.checkVirtualCommand(known, head.columns, compactRange(s, valuesEnd, lastEnd), rows, start);
     this.emit(head.kind, start, sql, { name: head.name, rows, columns: head.columns });
     return end;
   }
@@ -1238,6 +1465,17 @@ function checkAnalyze(s: string, toks: Tok[]): void {
   throw new SqlFault(toks[0]!.s, "only ANALYZE sqlite_schema is allowed in a backup (it creates the statistics tables a dump fills)");
 }
 
+/**
+ * `PRAGMA writable_schema=ON|OFF` exactly as sqlite3 .dump writes it: true or
+ * false; null for any other statement (which `checkPragma` then refuses).
+ */
+function writableSchemaSwitch(s: string, toks: Tok[]): boolean | null {
+  if (toks.length !== 4 || toks[2]!.t !== TK_OP || s.slice(toks[2]!.s, toks[2]!.e) !== "=") return null;
+  if (toks[1]!.t !== TK_ID || asciiLower(s.slice(toks[1]!.s, toks[1]!.e)) !== "writable_schema" || toks[3]!.t !== TK_ID) return null;
+  const v = s.slice(toks[3]!.s, toks[3]!.e).toUpperCase();
+  return v === "ON" ? true : v === "OFF" ? false : null;
+}
+
 function checkPragma(s: string, toks: Tok[]): { name: string; value: string } {
   const at = toks[0]!.s;
   const nameTok = toks[1];
@@ -1245,12 +1483,7 @@ function checkPragma(s: string, toks: Tok[]): { name: string; value: string } {
   if (toks[2]?.t === TK_DOT) throw new SqlFault(at, "a PRAGMA with a schema name is not allowed in a backup");
   const name = asciiLower(tokenName(s, nameTok.s, nameTok.e, nameTok.t));
   if (!ALLOWED_PRAGMAS.has(name)) {
-    if (name === "writable_schema") {
-      throw new SqlFault(
-        at,
-        "PRAGMA writable_schema is not allowed in a backup (it edits the schema directly; sqlite3 .dump writes it for virtual tables, which are not supported)",
-      );
-    }
+    if (name === "writable_schema") throw new SqlFault(at, WRITABLE_SCHEMA_REASON);
     throw new SqlFault(at, `PRAGMA ${name} is not allowed in a backup (only foreign_keys, user_version and application_id)`);
   }
   // PRAGMA name = value   |   PRAGMA name(value)

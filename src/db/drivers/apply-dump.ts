@@ -189,7 +189,11 @@ export async function clearDatabase(conn: ApplyConnection): Promise<void> {
       await conn.exec(`DROP ${type.toUpperCase()} IF EXISTS ${quoteIdent(name)}`);
     }
   }
-  const tables = await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' ORDER BY rowid DESC");
+  // A virtual table's shadow tables go with it (DROP of the virtual table drops them).
+  const tables = await names(
+    conn,
+    `SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' AND name NOT IN (${SHADOW_TABLES}) ORDER BY rowid DESC`,
+  );
   for (const name of tables) {
     const lower = name.toLowerCase();
     if (lower === "sqlite_sequence") continue;
@@ -201,6 +205,9 @@ export async function clearDatabase(conn: ApplyConnection): Promise<void> {
   await conn.exec("PRAGMA user_version=0; PRAGMA application_id=0");
   await conn.settle?.();
 }
+
+/** The shadow tables of the main database's virtual tables (their modules own them). */
+const SHADOW_TABLES = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'";
 
 const SAVEPOINT = "lifeboat_chunk";
 
@@ -256,9 +263,18 @@ function migrationsDefine(migrations: readonly MigrationSpec[], table: string): 
  * `InvalidBackupError` with a readable reason; the caller rolls back.
  */
 export async function finishImport(conn: ApplyConnection, options: FinishImportOptions): Promise<ApplyOutcome> {
-  const tables = (await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' ORDER BY rowid")).filter(
-    (n) => !n.toLowerCase().startsWith("sqlite_"),
-  );
+  const listed = (
+    await conn.query(
+      `SELECT CAST(name AS BLOB), name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual') FROM sqlite_schema WHERE type = 'table' AND name NOT IN (${SHADOW_TABLES}) ORDER BY rowid`,
+    )
+  )
+    .map((r) => ({ name: Buffer.from(toBytes(r[0])).toString("utf8"), virtual: Number(r[1]) === 1 }))
+    .filter((t) => !t.name.toLowerCase().startsWith("sqlite_"));
+  // Virtual tables count where the header lists them (fts5vocab tables, and
+  // those of a sqlite3 .dump, have no row count of their own to compare).
+  const tables = listed
+    .filter((t) => !t.virtual || (options.headerRowCounts !== null && Object.hasOwn(options.headerRowCounts, t.name)))
+    .map((t) => t.name);
   const timings: Record<string, number> = {};
   let mark = performance.now();
   const lap = (name: string) => {
