@@ -1277,12 +1277,42 @@ class DumpParser {
         if (args < fn.min || args > fn.max) throw new SqlFault(at, `${word}() takes ${fn.min === fn.max ? fn.min : `at least ${fn.min}`} argument${fn.min === 1 ? "" : "s"}`);
         return p;
       }
+      case TK_LP:
+        return this.exactReal(lx, final, start);
       case TK_EOF:
         throw truncated(start);
       default:
         break;
     }
     throw new SqlFault(at, `expected a value but found ${describeAt(s, at)}`);
+  }
+
+  /**
+   * `(M*2^-300*…)`: a tiny REAL in its exact binary form, as Lifeboat writes
+   * those older sqlite3 shells misread in decimal (`realLiteral`). Only
+   * numbers joined by `*`, the first one optionally signed.
+   */
+  private exactReal(lx: Lexer, final: boolean, start: number): number {
+    const s = lx.s;
+    const at = lx.start;
+    let t = lx.nextSignificant();
+    if (t === TK_OP && (s.charCodeAt(lx.start) === 45 || s.charCodeAt(lx.start) === 43) && lx.pos - lx.start === 1) t = lx.nextSignificant();
+    let factors = 0;
+    for (;;) {
+      if (t === TK_EOF) throw truncated(start);
+      if (t !== TK_INTEGER && t !== TK_FLOAT) throw new SqlFault(at, "only a product of numbers may stand in parentheses in a backup's values");
+      factors++;
+      t = lx.nextSignificant();
+      if (t === TK_OP && lx.pos - lx.start === 1 && s.charCodeAt(lx.start) === 42) {
+        t = lx.nextSignificant();
+        continue;
+      }
+      break;
+    }
+    if (!lx.plain) this.plain = false;
+    if (t === TK_EOF) throw truncated(start);
+    if (t !== TK_RP || factors < 2) throw new SqlFault(at, "only a product of numbers may stand in parentheses in a backup's values");
+    return lx.pos;
   }
 
   /** TRUE / FALSE: a word that must not be called as a function. */

@@ -89,57 +89,119 @@ export function quoteText(text: string): string {
 /**
  * SQL expression that turns column `c` (already quoted) into its literal as
  * text, for every storage class, exactly. Evaluated by SQLite, so no value is
- * ever converted through a JS number or string. REALs: `quote()` reloads
- * exactly except at the very top of the range (DBL_MAX prints with digits
- * SQLite's parser rounds to Inf), where `%!.17g` is used; ±Infinity is
- * `±1e999` (`quote()` prints `Inf`); -0.0 keeps its sign when the database has
- * `atan2` (`negativeZero`). Text holding NUL or CR LF is `CAST(X'…' AS TEXT)`.
+ * ever converted through a JS number or string. REALs: 17 significant digits
+ * (`realSql`); ±Infinity is `±1e999`; -0.0 keeps its sign when the database
+ * has `atan2` (`negativeZero`). Text holding NUL or CR LF is `CAST(X'…' AS TEXT)`.
+ * REALs below 1e-290 cannot be written this way (see `realLiteral`): the
+ * slow path formats them, and the page check sends every page showing one there.
  */
 function literalExpr(c: string, negativeZero = false): string {
   return (
     `CASE typeof(${c}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 OR instr(${c}, char(13, 10)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
     `WHEN 'real' THEN CASE WHEN ${c} > 1.7976931348623157e308 THEN '1e999' WHEN ${c} < -1.7976931348623157e308 THEN '-1e999' ` +
-    `WHEN abs(${c}) > 1.797693134862315e308 THEN printf('%!.17g', ${c}) ` +
     (negativeZero ? `WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ` : "") +
-    `ELSE quote(${c}) END ` +
+    `ELSE ${realSql(c)} END ` +
     `ELSE quote(${c}) END`
   );
+}
+
+/**
+ * A REAL as 17 significant digits. `quote()` writes the shortest form that
+ * reads back exactly under correct rounding, but older sqlite3 shells round
+ * some of those wrongly (3.40, Debian 12's, turned 8.02781717354724e-05 into
+ * a neighbour); 17 digits name one double so plainly that every parser we
+ * test reads it back bit for bit (measured with random doubles in the tests).
+ */
+function realSql(c: string): string {
+  return `printf('%!.17g', ${c})`;
 }
 
 /**
  * The cheaper expression used for whole pages: it leaves out the checks whose
  * trouble shows in the output bytes (`pageNeedsExactPath`): text with CR LF,
- * `Inf` and DBL_MAX. A page where any of them shows is formatted again with
- * `literalExpr`. NUL (which `quote()` would silently cut off) and -0.0 (which
- * it prints as 0.0) cannot be seen afterwards, so they are handled here.
+ * `Inf`, tiny REALs. A page where any of them shows is formatted again value
+ * by value. NUL (which `quote()` would silently cut off) and -0.0 (which it
+ * prints as 0.0) cannot be seen afterwards, so they are handled here.
  */
 function fastLiteralExpr(c: string, negativeZero = false): string {
   return (
     `CASE typeof(${c}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
-    (negativeZero ? `WHEN 'real' THEN CASE WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ELSE quote(${c}) END ` : "") +
+    `WHEN 'real' THEN ${negativeZero ? `CASE WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ELSE ${realSql(c)} END` : realSql(c)} ` +
     `ELSE quote(${c}) END`
   );
 }
 
+/** Below this, a decimal REAL literal is not read back exactly by every sqlite3 (see `realLiteral`). */
+const TINY_REAL = 1e-290;
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+/** 2^-300 as a literal every parser reads exactly (a normal double, 17 digits). */
+const POW2_MINUS_300 = (2 ** -300).toPrecision(17);
+
+/**
+ * A REAL as SQL that every sqlite3 we test reads back bit for bit: 17
+ * significant digits, `±1e999` for ±Infinity, `-0.0`. Below 1e-290 (and for
+ * subnormals) sqlite3 3.40's parser divides twice in extended precision and
+ * can land one ulp off whatever the digits, so such a value is written as its
+ * exact binary form instead: `(M*2^-300*…*2^-k)` with an integer M below 2^53
+ * and powers of two that are normal doubles; each multiplication by a power
+ * of two is exact.
+ */
+export function realLiteral(x: number): string {
+  if (x === Infinity) return "1e999";
+  if (x === -Infinity) return "-1e999";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  if (Math.abs(x) >= TINY_REAL) {
+    // toPrecision(17) rounds correctly; trailing zeros of the fraction carry nothing.
+    const [mantissa, exponent] = x.toPrecision(17).split("e") as [string, string | undefined];
+    const m = mantissa.includes(".") ? mantissa.replace(/0+$/, "").replace(/\.$/, ".0") : `${mantissa}.0`;
+    return exponent === undefined ? m : `${m}e${exponent}`;
+  }
+  f64[0] = x;
+  const bits = u64[0]!;
+  const negative = bits >> 63n === 1n;
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let m = bits & ((1n << 52n) - 1n);
+  let e: number;
+  if (biased === 0) e = -1074;
+  else {
+    m |= 1n << 52n;
+    e = biased - 1075;
+  }
+  while ((m & 1n) === 0n && e < 0) {
+    m >>= 1n;
+    e++;
+  }
+  const factors: string[] = [`${negative ? "-" : ""}${m}`];
+  let rest = -e;
+  while (rest > 300) {
+    factors.push(POW2_MINUS_300);
+    rest -= 300;
+  }
+  if (rest > 0) factors.push((2 ** -rest).toPrecision(17));
+  return `(${factors.join("*")})`;
+}
+
 const CRLF = Buffer.from("\r\n");
 const INF_MARKS = [Buffer.from("Inf,"), Buffer.from("Inf)")];
-const E308 = Buffer.from("e+308");
+/** Exponents of REALs below 1e-290 as `%g` prints them (e-291 … e-324), and some others. */
+const TINY_MARKS = [Buffer.from("e-29"), Buffer.from("e-3")];
 
 /**
  * True when a page formatted with `fastLiteralExpr` must be formatted again
  * value by value: bytes that are not UTF-8 (TEXT holding invalid UTF-8), a CR
  * LF (the sqlite3 shell would drop the CR), `Inf` (an infinity, or by chance
- * text holding "Inf," or "Inf)") or an exponent of 308 (DBL_MAX, or text).
- * False positives only cost time.
+ * text holding "Inf," or "Inf)") or an exponent of -29x or -3x (a REAL below
+ * 1e-290, or text). False positives only cost time.
  */
 function pageNeedsExactPath(page: Buffer): boolean {
   return (
     !isUtf8(page) ||
     page.includes(CRLF) ||
     INF_MARKS.some((m) => page.includes(m)) ||
-    page.includes(E308)
+    TINY_MARKS.some((m) => page.includes(m))
   );
 }
 
@@ -414,8 +476,9 @@ function hasCrLf(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** Formats one value fetched by the slow path: text as bytes (checked), everything else as SQLite's literal. */
+/** Formats one value fetched by the slow path: text as bytes (checked), a REAL from its number, everything else as SQLite's literal. */
 function slowLiteral(type: string, raw: unknown): Uint8Array {
+  if (type === "real" && typeof raw === "number") return utf8.encode(realLiteral(raw));
   const bytes = toBytes(raw);
   if (type !== "text") return bytes;
   if (bytes.includes(0) || hasCrLf(bytes) || !isUtf8(bytes)) {
@@ -647,7 +710,7 @@ async function writeTableRows(
   const valueExprs = [...(explicitRowid ? [(t.key as { quoted: string }).quoted] : []), ...t.columns].map(fastLiteral);
   const rowExpr = `'(' || ${valueExprs.join(" || ',' || ")} || ')'`;
   const slowCols = columnList
-    .map((c) => `typeof(${c}), CASE WHEN typeof(${c}) = 'text' THEN CAST(${c} AS BLOB) ELSE CAST(${exactLiteral(c)} AS BLOB) END`)
+    .map((c) => `typeof(${c}), CASE typeof(${c}) WHEN 'text' THEN CAST(${c} AS BLOB) WHEN 'real' THEN ${c} ELSE CAST(${exactLiteral(c)} AS BLOB) END`)
     .join(", ");
 
   let limit = 16;
