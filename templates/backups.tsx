@@ -82,6 +82,11 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
       <th scope="row" class="name">
         <code>{b.name}</code>
         {b.pinned && <span class="badge pinned">pinned</span>}
+        {b.restoreProblems && (
+          <span class="badge" title={b.restoreProblems.join("\n")}>
+            Lifeboat cannot restore this: {b.restoreProblems[0]}
+          </span>
+        )}
       </th>
       <td data-label="Created">
         <LocalTime iso={b.createdAt} />

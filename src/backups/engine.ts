@@ -252,7 +252,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       } else {
         stored = await exportViaClient(client(), { ...common, createdAt });
       }
-      return await storage.place(tempPath, {
+      const meta = await storage.place(tempPath, {
         createdAt,
         trigger,
         actor,
@@ -261,7 +261,16 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         rowCounts: stored.rowCounts,
         periodKey,
         compressed: gzip,
+        restoreProblems: stored.restoreProblems,
       });
+      if (meta.restoreProblems) {
+        // Said now, not on the day the backup is needed.
+        logger.warn("backup written, but Lifeboat could not restore it (sqlite3 may)", {
+          name: meta.name,
+          problems: meta.restoreProblems,
+        });
+      }
+      return meta;
     } catch (err) {
       await removeTemp(tempPath);
       throw err;

@@ -155,6 +155,9 @@ export async function runCommandLine(
               ...backups.map((b) => [b.name, b.createdAt, formatBytes(b.size, "binary"), b.trigger, b.actor ?? "-", b.pinned ? "yes" : ""]),
             ]) + "\n",
           );
+          for (const b of backups.filter((x) => x.restoreProblems)) {
+            io.stdout(`! ${b.name}: Lifeboat cannot restore it: ${b.restoreProblems!.join("; ")}\n`);
+          }
         }
         return EXIT.ok;
       }
@@ -166,6 +169,7 @@ export async function runCommandLine(
         const b = await engine.createBackup({ trigger: "manual", actor: "cli" });
         if (json) io.stdout(JSON.stringify(b, null, 2) + "\n");
         else io.stdout(`Backup created: ${path.join(config.backupDir, b.name)} (${formatBytes(b.size, "binary")}, sha256 ${b.sha256})\n`);
+        if (!json && b.restoreProblems) io.stderr(`Warning: Lifeboat cannot restore this backup: ${b.restoreProblems.join("; ")}\n`);
         return EXIT.ok;
       }
       case "verify": {

@@ -35,6 +35,13 @@ export const BackupMetaSchema = z
     rowCounts: z.record(z.string(), z.number().int()).nullable().openapi({ description: "Rows per table at the time of the dump" }),
     pinned: z.boolean().openapi({ description: "Pinned backups are never removed by retention" }),
     periodKey: z.string().nullable().optional().openapi({ description: "Scheduled period this backup belongs to" }),
+    restoreProblems: z
+      .array(z.string())
+      .optional()
+      .openapi({
+        description:
+          "Present when Lifeboat could not restore this backup (found when it was written), e.g. a CHECK constraint calling a function only the application registers",
+      }),
   })
   .openapi("Backup");
 

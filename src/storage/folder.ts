@@ -36,6 +36,8 @@ interface NewBackupInfo {
   rowCounts: Record<string, number> | null;
   periodKey?: string | null;
   compressed: boolean;
+  /** Why Lifeboat could not restore the file (see `BackupMeta.restoreProblems`). */
+  restoreProblems?: string[];
 }
 
 function isMissing(err: unknown): boolean {
@@ -93,6 +95,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       rowCounts: sidecar?.rowCounts ?? null,
       pinned: sidecar?.pinned ?? false,
       periodKey: sidecar?.periodKey ?? null,
+      ...(sidecar?.restoreProblems?.length ? { restoreProblems: sidecar.restoreProblems } : {}),
     };
   }
 
@@ -166,6 +169,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       rowCounts: info.rowCounts,
       pinned: false,
       periodKey: info.periodKey ?? null,
+      ...(info.restoreProblems?.length ? { restoreProblems: info.restoreProblems } : {}),
     };
     try {
       await writeSidecar(name, sidecar);
@@ -196,6 +200,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       sha256: meta.sha256,
       rowCounts: meta.rowCounts,
       periodKey: meta.periodKey ?? null,
+      ...(meta.restoreProblems ? { restoreProblems: meta.restoreProblems } : {}),
       ...(current ? { sha256: current.sha256, size: current.size } : {}),
       pinned,
     });

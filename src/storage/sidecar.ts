@@ -18,6 +18,7 @@ const SidecarSchema = z.object({
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).nullable(),
   pinned: z.boolean(),
   periodKey: z.string().nullable(),
+  restoreProblems: z.array(z.string()).optional(),
 });
 
 /** What the sidecar `<name>.json` holds. */

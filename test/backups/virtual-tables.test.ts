@@ -298,6 +298,73 @@ describe("virtual tables in a sqlite3 .dump", () => {
   }
 });
 
+describe("functions only the application has", () => {
+  /** An application database whose table CHECKs a function the application registers (built here as the app's schema would read). */
+  function buildCheckDb(file: string): void {
+    const db = new Database(file);
+    db.exec(lifeboatSql());
+    db.exec(`CREATE TABLE items(id INTEGER PRIMARY KEY, qty INTEGER);
+      INSERT INTO items VALUES (1, 5), (2, 7);
+      CREATE TABLE refs(id INTEGER PRIMARY KEY, n INTEGER);
+      CREATE TRIGGER refs_gone AFTER DELETE ON refs BEGIN SELECT update_refcount(old.id, -1); END;`);
+    // libsql cannot register a function from JS, so the CHECK is put in the schema the way the application's own CREATE TABLE left it.
+    db.exec(`PRAGMA writable_schema = ON;
+      UPDATE sqlite_schema SET sql = 'CREATE TABLE items(id INTEGER PRIMARY KEY, qty INTEGER CHECK (valid_qty(qty)))' WHERE name = 'items';
+      PRAGMA writable_schema = OFF;`);
+    db.close();
+  }
+
+  it("flags a backup Lifeboat could not restore when it is written, and refuses its import with the line and why", async () => {
+    const t = await makeEngine({ corpus: false });
+    buildCheckDb(t.dbPath);
+    const backup = await t.engine.createBackup({ trigger: "scheduled", actor: "scheduler" });
+    const problem = /^table items: function valid_qty\(\) is not one of SQLite's built-in functions; in a CHECK constraint it would run while rows are restored/;
+    expect(backup.restoreProblems).toEqual([expect.stringMatching(problem)]);
+    // Listed, kept beside the file and logged the day it is written.
+    const [listed] = await t.engine.listBackups();
+    expect(listed!.restoreProblems).toEqual(backup.restoreProblems);
+    const sidecar = JSON.parse(await fs.readFile(`${backupPath(t, backup.name)}.json`, "utf8")) as { restoreProblems?: string[] };
+    expect(sidecar.restoreProblems).toEqual(backup.restoreProblems);
+    expect(t.logs).toContainEqual(expect.objectContaining({ level: "warn", name: backup.name, problems: backup.restoreProblems }));
+    // Pinning keeps the flag.
+    expect((await t.engine.setPinned(backup.name, true)).restoreProblems).toEqual(backup.restoreProblems);
+
+    const before = readContent(t.dbPath);
+    const error = await t.engine.importBackup(backup.name, { actor: "ann" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBackupError);
+    const text = await fs.readFile(backupPath(t, backup.name), "utf8");
+    const line = text.split("\n").findIndex((l) => l.startsWith("CREATE TABLE items")) + 1;
+    expect((error as InvalidBackupError).line).toBe(line);
+    expect((error as InvalidBackupError).reason).toMatch(/function valid_qty\(\) is not one of SQLite's built-in functions; in a CHECK constraint/);
+    expect(contentDiff(readContent(t.dbPath), before)).toEqual([]);
+
+    // sqlite3 cannot restore it either without the application's function: the same verdict, for the same reason.
+    const r = await sqlite3(path.join(await tempDir(), "cli.db"), [], backupPath(t, backup.name));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no such function: valid_qty/);
+  });
+
+  it("restores a trigger and a view that call the application's functions, and writes no flag", async () => {
+    const t = await makeEngine({ corpus: false });
+    buildVirtualDb(t.dbPath, { rtree: false });
+    const backup = await t.engine.createBackup({ trigger: "manual", actor: "ann" });
+    expect(backup.restoreProblems).toBeUndefined();
+    const before = readContent(t.dbPath, { skip: shadowsAndVirtuals(t.dbPath) });
+    await t.engine.importBackup(backup.name, { actor: "ann" });
+    const after = readContent(t.dbPath, { skip: shadowsAndVirtuals(t.dbPath) });
+    expect(contentDiff(after, before)).toEqual([]);
+    expect(after.schema.map((s) => s.sql)).toEqual(
+      expect.arrayContaining([
+        "CREATE TRIGGER objects_gone AFTER DELETE ON objects BEGIN SELECT update_refcount(old.id, -1); END",
+        "CREATE VIEW labelled AS SELECT id, app_label(id) AS label FROM objects",
+      ]),
+    );
+    // verify agrees: a dry run restores it.
+    const verified = await t.engine.verifyFile(backupPath(t, backup.name));
+    expect(verified.rows).toBeGreaterThan(0);
+  });
+});
+
 function integrity(file: string): string {
   const db = new Database(file, { readonly: true });
   try {
