@@ -6,7 +6,7 @@ import { contentDiff, readContent } from "./support/content.ts";
 import { backupPath, makeEngine } from "./support/engine.ts";
 import { sqlite3, sqlite3Dump } from "./support/sqlite3.ts";
 import { tempDir } from "../support/temp.ts";
-import { readDump, type DumpStatement } from "../../src/backups/dump-reader.ts";
+import { readDump, type DumpStatement } from "../../src/dump/reader.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { lifeboatSql } from "./support/corpus.ts";
 
