@@ -25,6 +25,7 @@ import { fileHandleStream } from "./file-stream.ts";
 import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
 import { checkCreate, checkSchemaSql, collectStatement, type Tok } from "./sql-schema-checker.ts";
+import { RtreeFromDump } from "./rtree-dump.ts";
 import { FTS5_CONFIG_KEYS, shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 import {
   asciiLower,
@@ -139,7 +140,7 @@ interface InsertHead {
    * the module rebuilds it) or the head to put in front of the rows instead
    * (`INSERT INTO "ft"("rowid","a") VALUES` for `INSERT INTO ft_content VALUES`).
    */
-  shadow?: { skip: true } | { skip: false; rewrite: string; config: boolean };
+  shadow?: { skip: true } | { skip: false; rewrite: string; config: boolean } | { skip: false; rtree: "rowid" | "node" };
 }
 
 /** A virtual table the file created, by lower-case name. */
@@ -486,6 +487,9 @@ class DumpParser {
   private writableAt: number | null = null;
   /** External-content full-text tables of the .dump form, rebuilt before the COMMIT. */
   private pendingRebuilds: { name: string; line: number }[] = [];
+  /** R*Trees of the .dump form, restored from their pages once all of them are read. */
+  private rtrees = new Map<string, RtreeFromDump>();
+  private rtreeLines = new Map<string, number>();
 
   /** False once the current INSERT holds a comment, form feed or BOM (its text is then rebuilt). */
   private plain = true;
@@ -518,7 +522,10 @@ class DumpParser {
   /** Processes the rest as the end of the file and checks the file is complete. */
   finish(beforeChecks: () => void): DumpStatement[] {
     this.window(true);
-    if (!this.committed) this.flushRebuilds(this.lineAt(this.text.length));
+    if (!this.committed) {
+      this.flushRtrees();
+      this.flushRebuilds(this.lineAt(this.text.length));
+    }
     beforeChecks();
     const endLine = this.lineAt(this.text.length);
     if (this.statements === 0) {
@@ -752,7 +759,7 @@ class DumpParser {
       if (this.schemaWrites && this.isSchemaInsert(s, lx.pos, final)) return this.schemaInsert(s, start, final);
       const head = this.insertHead(lx, start);
       if (head.plain) this.lastHead = head;
-      if (head.shadow?.skip === false && head.shadow.config) return this.configInsert(s, start, final, head);
+      if (head.shadow && "config" in head.shadow && head.shadow.config) return this.configInsert(s, start, final, head);
       return this.insertRows(s, start, lx.pos, final, head);
     }
     const kw = keywordOf(s, start, lx.pos);
@@ -788,6 +795,7 @@ class DumpParser {
           if (writable === this.schemaWrites) throw new SqlFault(start, WRITABLE_SCHEMA_REASON);
           this.schemaWrites = writable;
           if (writable) this.writableAt = this.lineAt(start);
+          else this.flushRtrees();
           break;
         }
         const pragma = checkPragma(s, toks);
@@ -804,6 +812,7 @@ class DumpParser {
       case "END":
         checkShape(s, toks, /^(COMMIT|END)( TRANSACTION)?$/, "COMMIT [TRANSACTION]");
         if (!this.began) throw new SqlFault(start, "COMMIT without BEGIN TRANSACTION");
+        this.flushRtrees();
         this.flushRebuilds(this.lineAt(start));
         this.committed = true;
         this.emit("commit", start, sql, {});
@@ -859,6 +868,21 @@ class DumpParser {
     const known: KnownVirtual = { name, spec, fromDumpForm };
     this.virtuals.set(asciiLower(name), known);
     for (const shadow of shadowTableNames(name, spec.family)) this.shadows.set(shadow, known);
+  }
+
+  /** Restores the R*Trees read from the .dump form, through the tables. */
+  private flushRtrees(): void {
+    for (const [key, tree] of this.rtrees) {
+      const line = this.rtreeLines.get(key)!;
+      let statements: string[];
+      try {
+        statements = tree.statements();
+      } catch (error) {
+        throw new InvalidBackupError(error instanceof Error ? error.message : String(error), line);
+      }
+      for (const sql of statements) this.emit("insert", 0, sql, { name: tree.name, line });
+    }
+    this.rtrees.clear();
   }
 
   private flushRebuilds(line: number): void {
@@ -924,13 +948,11 @@ class DumpParser {
         `${name} is a contentless full-text table: a sqlite3 .dump holds only its index, which Lifeboat never writes directly, so it cannot be restored`,
       );
     }
-    if (spec.family === "rtree") {
-      throw new SqlFault(
-        start,
-        `${name} is an R*Tree table: its rows are only in sqlite3 .dump's copy of the tree's internal pages, which Lifeboat cannot restore (restore a Lifeboat backup, or this file with sqlite3)`,
-      );
-    }
     this.registerVirtual(name, spec, true);
+    if (spec.family === "rtree") {
+      this.rtrees.set(asciiLower(name), new RtreeFromDump(name, spec, this.maxBytes));
+      this.rtreeLines.set(asciiLower(name), this.lineAt(start));
+    }
     if (spec.content.kind === "external") this.pendingRebuilds.push({ name, line: this.lineAt(start) });
     const trimmed = sql.trim();
     this.emit("create-virtual", start, trimmed, { name, virtual: spec });
@@ -961,6 +983,7 @@ class DumpParser {
     if (suffix === "_config" && spec.family === "fts5") {
       return { skip: false, rewrite: `INSERT INTO ${q}(${q},"rank") VALUES`, config: true };
     }
+    if (spec.family === "rtree" && (suffix === "_rowid" || suffix === "_node")) return { skip: false, rtree: suffix === "_rowid" ? "rowid" : "node" };
     return { skip: true };
   }
 
@@ -986,6 +1009,28 @@ class DumpParser {
     const sql = `${(head.shadow as { rewrite: string }).rewrite}(${s.slice(key.s, key.e)},${s.slice(value.s, value.e)})`;
     this.emit("insert", start, sql, { name: this.shadows.get(asciiLower(head.name))!.name, rows: 1 });
     return all.pos;
+  }
+
+  /** Hands the rows of sqlite3 .dump's `r_rowid` / `r_node` INSERT to the R*Tree translation. */
+  private collectRtree(s: string, valuesEnd: number, lastEnd: number, head: InsertHead, kind: "rowid" | "node"): void {
+    const known = this.shadows.get(asciiLower(head.name))!;
+    const tree = this.rtrees.get(asciiLower(known.name))!;
+    for (const row of rowsOf(s, valuesEnd, lastEnd)) {
+      const bad = () => new SqlFault(valuesEnd, `a row of ${head.name} is not what sqlite3 .dump writes for an R*Tree`);
+      const key = row[0];
+      if (!key || !/^-?\d+$/.test(key)) throw bad();
+      try {
+        if (kind === "rowid") tree.addRowid(BigInt(key), row.slice(2));
+        else {
+          const blob = row[1];
+          if (row.length !== 2 || !blob || !/^[Xx]'([0-9A-Fa-f]{2})*'$/.test(blob)) throw bad();
+          tree.addNode(BigInt(key), Buffer.from(blob.slice(2, -1), "hex"));
+        }
+      } catch (error) {
+        if (error instanceof SqlFault) throw error;
+        throw new SqlFault(valuesEnd, error instanceof Error ? error.message : String(error));
+      }
+    }
   }
 
   /** An INSERT into a virtual table naming the table itself: only the commands a backup writes. */
@@ -1106,7 +1151,8 @@ class DumpParser {
     const end = i + 1;
     this.checkSize(start, end);
     if (head.shadow) {
-      if (!head.shadow.skip) {
+      if ("rtree" in head.shadow) this.collectRtree(s, valuesEnd, lastEnd, head, head.shadow.rtree);
+      else if ("rewrite" in head.shadow) {
         const known = this.shadows.get(asciiLower(head.name))!;
         this.emit("insert", start, head.shadow.rewrite + compactRange(s, valuesEnd, lastEnd), { name: known.name, rows });
       }
@@ -1422,6 +1468,39 @@ function describeAt(s: string, i: number): string {
 function describeStatement(s: string, start: number): string {
   const firstLine = s.slice(start, start + 60).split("\n")[0]!;
   return `“${firstLine.length > 40 ? firstLine.slice(0, 40) + "…" : firstLine}”`;
+}
+
+/** The rows of VALUES text (from after VALUES to the end of the last row), each as the text of its values. */
+function rowsOf(s: string, start: number, end: number): string[][] {
+  const lx = new Lexer(s, start, true);
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let value = "";
+  let depth = 0;
+  while (lx.pos < end) {
+    const t = lx.nextSignificant();
+    if (t === TK_EOF) break;
+    const text = s.slice(lx.start, lx.pos);
+    if (t === TK_LP) {
+      depth++;
+      if (depth === 1) continue;
+    } else if (t === TK_RP) {
+      depth--;
+      if (depth === 0) {
+        row.push(value);
+        rows.push(row);
+        row = [];
+        value = "";
+        continue;
+      }
+    } else if (t === TK_COMMA && depth === 1) {
+      row.push(value);
+      value = "";
+      continue;
+    } else if (t === TK_COMMA && depth === 0) continue;
+    value += value && /^[\w'"X]/.test(text) && /[\w'"]$/.test(value) ? ` ${text}` : text;
+  }
+  return rows;
 }
 
 /** The tokens of a statement joined with single spaces where the source had whitespace or comments. */

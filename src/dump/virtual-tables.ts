@@ -39,6 +39,8 @@ export interface VirtualTableSpec {
   columns: string[];
   /** fts4 `languageid=` column, when there is one. */
   languageId?: string;
+  /** R*Tree: how many of `columns` (the last ones) are auxiliary (`+name`). */
+  auxiliary?: number;
 }
 
 /** Modules a backup may create, for messages and the README. */
@@ -131,6 +133,8 @@ export function checkVirtualTable(src: string, module: string, moduleAt: number,
   }
 
   if (family === "rtree") {
+    const columns: string[] = [];
+    let auxiliary = 0;
     for (const a of args) {
       let k = 0;
       if (a[0]!.t === TK_OP && text(a[0]!) === "+") k = 1;
@@ -138,8 +142,10 @@ export function checkVirtualTable(src: string, module: string, moduleAt: number,
       for (const t of a.slice(k + 1)) {
         if (word(t) === undefined) throw new SqlFault(t.s, `unexpected ${JSON.stringify(text(t))} in a column of ${module}()`);
       }
+      columns.push(word(a[k])!);
+      if (k === 1) auxiliary++;
     }
-    return { module: lower, family, content: { kind: "own" }, columns: [] };
+    return { module: lower, family, content: { kind: "own" }, columns, auxiliary };
   }
 
   // fts5, fts4, fts3: each argument is a column, or `option = value`.

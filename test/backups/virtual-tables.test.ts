@@ -61,7 +61,10 @@ function buildVirtualDb(file: string, options: { rtree?: boolean; lifeboat?: boo
     CREATE TABLE plain(a TEXT, b);
     CREATE INDEX plain_a ON plain(a);
   `);
-  if (options.rtree !== false) db.exec("CREATE VIRTUAL TABLE places USING rtree(id, minx, maxx, miny, maxy, +label, +weight);");
+  if (options.rtree !== false) {
+    db.exec("CREATE VIRTUAL TABLE places USING rtree(id, minx, maxx, miny, maxy, +label, +weight);");
+    db.exec("CREATE VIRTUAL TABLE grid USING rtree_i32(id, x0, x1); INSERT INTO grid VALUES (1, -5, 5), (2, 100, 2000000000), (3, 7, 7);");
+  }
   const insDoc = db.prepare("INSERT INTO docs(id, title, body) VALUES (?, ?, ?)");
   const insNote = db.prepare("INSERT INTO notes(rowid, title, body, tags) VALUES (?, ?, ?, ?)");
   const insMail = db.prepare("INSERT INTO mail(docid, subject, content, lid) VALUES (?, ?, ?, ?)");
@@ -105,6 +108,7 @@ const RTREE_QUERIES = [
   "SELECT id, minx, maxx, miny, maxy, label, weight FROM places WHERE minx >= 20 AND maxx <= 45 AND miny >= 10 AND maxy <= 80 ORDER BY id",
   "SELECT id FROM places WHERE maxx >= 50 AND minx <= 51 ORDER BY id",
   "SELECT count(*), sum(id) FROM places",
+  "SELECT id, x0, x1 FROM grid WHERE x1 >= 6 ORDER BY id",
 ];
 
 function answers(file: string, queries = [...QUERIES, ...RTREE_QUERIES]): Record<string, unknown[][]> {
@@ -226,10 +230,10 @@ async function refusal(sql: string): Promise<InvalidBackupError> {
 const SCHEMA_INSERT = "INSERT INTO sqlite_schema(type,name,tbl_name,rootpage,sql)VALUES";
 
 describe("virtual tables in a sqlite3 .dump", () => {
-  it("restores fts5 and fts4 tables from sqlite3 .dump's writable_schema form, translated, with the same query answers", async () => {
+  it("restores fts5, fts4, fts3 and R*Tree tables from sqlite3 .dump's writable_schema form, translated, with the same query answers", async () => {
     const t = await makeEngine({ corpus: false });
-    buildVirtualDb(t.dbPath, { rtree: false });
-    const before = answers(t.dbPath, QUERIES);
+    buildVirtualDb(t.dbPath);
+    const before = answers(t.dbPath);
     const beforeContent = appContent(t.dbPath);
     const dump = path.join(await tempDir(), "cli.sql");
     await sqlite3Dump(t.dbPath, dump);
@@ -245,28 +249,36 @@ describe("virtual tables in a sqlite3 .dump", () => {
     expect(sql.some((q) => q.startsWith(`INSERT INTO "notes"("rowid","title","body","tags") VALUES(-993,`))).toBe(true);
     expect(sql.some((q) => q.startsWith(`INSERT INTO "mail"("docid","subject","content","lid") VALUES(10001,`))).toBe(true);
     expect(sql).toContain(`INSERT INTO "docs_fts"("docs_fts") VALUES('rebuild')`);
+    // R*Tree rows read out of the tree's pages, coordinates exact, auxiliary columns from places_rowid.
+    expect(sql.some((q) => q.startsWith(`INSERT INTO "places"("id","minx","maxx","miny","maxy","label","weight") VALUES(`))).toBe(true);
+    expect(sql).toContain(`INSERT INTO "grid"("id","x0","x1") VALUES(1,-5,5),(2,100,2000000000),(3,7,7)`);
     // (Statistics rows name the shadow tables too: they are kept, as for any table.)
-    const written = statements.filter((st) => st.kind !== "stat-insert" && st.kind !== "analyze").map((st) => st.sql);
-    expect(written.filter((q) => /writable_schema|sqlite_schema|_data|_idx|_segdir|_docsize|_config\b|_stat\b|_content\b/i.test(q))).toEqual([]);
+    const written = statements.filter((st) => st.kind !== "stat-insert" && st.kind !== "analyze" && st.kind !== "create-virtual").map((st) => st.sql);
+    expect(written.filter((q) => /writable_schema|sqlite_schema|_data|_idx|_segdir|_docsize|_config\b|_stat\b|_content\b|_node|_rowid|_parent/i.test(q))).toEqual([]);
 
     await t.engine.importFile(dump, { actor: "ann" });
-    expect(answers(t.dbPath, QUERIES)).toEqual(before);
+    expect(answers(t.dbPath)).toEqual(before);
     // What sqlite3 .dump itself loses (user_version, application_id, NUL text, rowids of `plain`) stays lost; the rest is equal.
     const lossy = (c: ReturnType<typeof appContent>) => ({ ...c, userVersion: 0, applicationId: 0, tables: { ...c.tables, plain: [] } });
     expect(contentDiff(lossy(appContent(t.dbPath)), lossy(beforeContent))).toEqual([]);
     expect(integrity(t.dbPath)).toBe("ok");
   });
 
-  it("refuses an R*Tree in sqlite3 .dump's form by name, and a contentless index", async () => {
+  it("refuses an R*Tree whose pages in the dump do not form a tree, and a contentless index", async () => {
     const dir = await tempDir();
     const file = path.join(dir, "r.db");
     const db = new Database(file);
-    db.exec("CREATE VIRTUAL TABLE places USING rtree(id, x0, x1); INSERT INTO places VALUES (1, 0, 1);");
+    db.exec("CREATE VIRTUAL TABLE places USING rtree(id, x0, x1); INSERT INTO places VALUES (1, 0, 1), (2, 3, 4);");
     db.close();
     const dump = path.join(dir, "r.sql");
     await sqlite3Dump(file, dump);
-    const error = await refusal(await fs.readFile(dump, "utf8"));
-    expect(error.reason).toMatch(/places is an R\*Tree table: its rows are only in sqlite3 \.dump's copy of the tree's internal pages/);
+    const text = await fs.readFile(dump, "utf8");
+    expect((await read(text)).map((st) => st.sql)).toContain(`INSERT INTO "places"("id","x0","x1") VALUES(1,0.0,1.0),(2,3.0,4.0)`);
+    // A rowid the tree does not hold, or a page that is not there: refused, naming the table.
+    const extraRow = await refusal(text.replace("INSERT INTO places_rowid VALUES(2,1);", "INSERT INTO places_rowid VALUES(2,1);\nINSERT INTO places_rowid VALUES(9,1);"));
+    expect(extraRow.reason).toMatch(/R\*Tree places: the tree holds 2 rows but its rowid table 3/);
+    const noRoot = await refusal(text.replace(/INSERT INTO places_node VALUES\(1,/, "INSERT INTO places_node VALUES(7,"));
+    expect(noRoot.reason).toMatch(/R\*Tree places: the dump has rows but no root page/);
     const contentless = await refusal(
       `PRAGMA writable_schema=ON;\n${SCHEMA_INSERT}('table','bare','bare',0,'CREATE VIRTUAL TABLE bare USING fts5(a, content='''')');\n`,
     );
