@@ -194,6 +194,18 @@ describe("virtual tables: backup and restore", () => {
     expect(integrity(restored)).toBe("ok");
   });
 
+  it("does the same over @libsql/client, as for a remote database", async () => {
+    const t = await makeEngine({ corpus: false, driver: "client", statementBytes: 4096 });
+    buildVirtualDb(t.dbPath);
+    const before = answers(t.dbPath);
+    const backup = await t.engine.createBackup({ trigger: "manual", actor: "ann" });
+    const db = new Database(t.dbPath);
+    db.exec("DELETE FROM notes; DELETE FROM places; DELETE FROM mail;");
+    db.close();
+    await t.engine.importBackup(backup.name, { actor: "ann" });
+    expect(answers(t.dbPath)).toEqual(before);
+  });
+
   it("keeps the external-content index in step with its triggers after a restore", async () => {
     const t = await makeEngine({ corpus: false });
     buildVirtualDb(t.dbPath);
