@@ -52,7 +52,8 @@ function readReals(file: string): Map<number, string> {
   }
 }
 
-describe("REALs every sqlite3 reloads bit for bit", () => {
+// 45,000 rows through a backup, the sqlite3 CLI and an import: minutes on a loaded two-core machine.
+describe("REALs every sqlite3 reloads bit for bit", { timeout: 300_000 }, () => {
   it("writes 45,000 random doubles (subnormals included) so that sqlite3 and Lifeboat both restore every bit", async () => {
     const values = doubles();
     const t = await makeEngine({ corpus: false, statementBytes: 8192 });
