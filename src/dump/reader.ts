@@ -26,6 +26,7 @@ import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
 import { checkCreate, checkSchemaSql, collectStatement, type Tok } from "./sql-schema-checker.ts";
 import { RtreeFromDump } from "./rtree-dump.ts";
+import { quoteIdent as quoteIdentifier } from "./writer.ts";
 import { FTS5_CONFIG_KEYS, shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 import {
   asciiLower,
@@ -36,7 +37,6 @@ import {
   Lexer,
   NAME_KEYWORDS,
   NEED_MORE,
-  quoteIdentifier,
   scanBlob,
   scanNumber,
   scanQuoted,

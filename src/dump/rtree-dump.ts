@@ -13,7 +13,7 @@
  * cell's rowid is a child page number.
  */
 import { realLiteral } from "./real-literal.ts";
-import { quoteIdentifier } from "./sql-tokenizer.ts";
+import { quoteIdent as quoteIdentifier } from "./writer.ts";
 import type { VirtualTableSpec } from "./virtual-tables.ts";
 
 /** Rows per INSERT the translation writes. */

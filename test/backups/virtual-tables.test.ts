@@ -6,7 +6,7 @@ import { contentDiff, readContent } from "./support/content.ts";
 import { backupPath, makeEngine } from "./support/engine.ts";
 import { sqlite3, sqlite3Dump } from "./support/sqlite3.ts";
 import { tempDir } from "../support/temp.ts";
-import { readDump, type DumpStatement } from "../../src/dump/reader.ts";
+import { readDumpBatches, type DumpStatement } from "../../src/dump/reader.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { lifeboatSql } from "./support/corpus.ts";
 
@@ -224,9 +224,9 @@ describe("virtual tables: backup and restore", () => {
 async function read(sql: string): Promise<DumpStatement[]> {
   const bytes = new TextEncoder().encode(sql);
   const out: DumpStatement[] = [];
-  for await (const st of readDump((async function* () {
+  for await (const batch of readDumpBatches((async function* () {
     yield bytes;
-  })())) out.push(st);
+  })())) out.push(...batch);
   return out;
 }
 
