@@ -11,8 +11,8 @@ describe("failed automatic backups", () => {
   it("reach the status, the log, the webhook (after a retry) and /readyz", async () => {
     const hook = await webhookServer([500]);
     const lb = await bootScheduled({ BACKUP_WEBHOOK_URL: hook.url }, { at: "2026-11-25T23:00:00Z" });
-    // A virtual table is something a dump cannot restore faithfully: the engine refuses to back up.
-    await lb.db.execute("CREATE VIRTUAL TABLE notes USING fts5(body)");
+    // A virtual table of a module Lifeboat does not support (geopoly): the engine refuses to back up.
+    await lb.db.execute("CREATE VIRTUAL TABLE notes USING geopoly(body)");
 
     await lb.time.advanceTo("2026-11-26T00:00:30Z");
     await lb.scheduler.idle();
@@ -60,7 +60,7 @@ describe("failed automatic backups", () => {
   it("reports a failed change backup the same way", async () => {
     const hook = await webhookServer([]);
     const lb = await bootScheduled({ BACKUP_SCHEDULE: "off", BACKUP_WEBHOOK_URL: hook.url }, { at: "2026-11-26T10:00:00Z" });
-    await lb.db.execute("CREATE VIRTUAL TABLE notes USING fts5(body)");
+    await lb.db.execute("CREATE VIRTUAL TABLE notes USING geopoly(body)");
     await lb.users.createUser(ADMIN.username, { username: "changed", password: "a long password 1", role: "user" });
     await lb.time.advance(5000);
     await lb.scheduler.idle();
