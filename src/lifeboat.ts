@@ -6,9 +6,7 @@ import type { AppEnv } from "./http/env.ts";
 import { systemClock, systemTimers, type Clock, type Timers } from "./clock.ts";
 import { createScheduler, type Scheduler, type SchedulerOptions } from "./schedule/scheduler.ts";
 import { loadConfig, type Config } from "./config.ts";
-import { openDatabase } from "./db/client.ts";
 import { runMigrations } from "./db/migrate.ts";
-import { createWriteGate } from "./db/write-gate.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "./paths.ts";
 import { createAuth } from "./auth/auth.ts";
@@ -17,7 +15,8 @@ import { createEventBus, type EventBus } from "./events.ts";
 import type { UserChangeEvent } from "./users/events.ts";
 import type { ScryptParams } from "./users/password.ts";
 import { createUserService, type UserService } from "./users/service.ts";
-import { createBackupEngine, type BackupEngine } from "./backups/engine.ts";
+import type { BackupEngine } from "./backups/engine.ts";
+import { openBackupEngine } from "./backups/open.ts";
 import { preMigrationBackup } from "./backups/pre-migration.ts";
 
 export interface BootOptions {
@@ -68,20 +67,16 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     ...(options.logWrite ? { write: options.logWrite } : {}),
   });
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  await fs.mkdir(config.backupDir, { recursive: true, mode: 0o700 });
 
-  const db = await openDatabase(config);
   const timers = options.timers ?? systemTimers;
-  const writeGate = createWriteGate(timers);
-  const backups = createBackupEngine({ config, db, logger, clock, writeGate });
+  // The same wiring as the command line: backup folder, client, write gate, engine, leftovers removed.
+  const opened = await openBackupEngine({ config, logger, clock, timers, database: "always" });
+  const { db, writeGate, engine: backups } = opened;
   try {
-    const leftovers = await backups.cleanupTemporaryFiles();
-    if (leftovers.length > 0) logger.info("removed leftover temporary files", { files: leftovers });
     // Pending migrations on a database that holds data: back it up first.
     await runMigrations(db, { logger, now: () => clock.now(), beforeApply: preMigrationBackup({ engine: backups, db, logger }) });
   } catch (err) {
-    await backups.close();
-    db.close();
+    await opened.close();
     throw err;
   }
 
@@ -93,7 +88,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     await users.ensureFirstAdmin(config.admin, logger);
     auth = createAuth({ config, users, secret, clock, logger });
   } catch (err) {
-    db.close();
+    await opened.close();
     throw err;
   }
   const scheduler = createScheduler(
@@ -128,8 +123,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     await scheduler.start();
   } catch (err) {
     await scheduler.stop();
-    await backups.close();
-    db.close();
+    await opened.close();
     throw err;
   }
   logger.info("lifeboat ready", {
@@ -153,8 +147,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
         // A running backup or import finishes first (an import rolls back only on failure).
         // No new scheduled run; a pending change backup is written; webhooks get a last try.
         await scheduler.stop();
-        await backups.close();
-        db.close();
+        await opened.close();
         logger.info("lifeboat stopped");
       })();
       return closing;

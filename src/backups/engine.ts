@@ -88,6 +88,11 @@ export interface BackupEngine {
   deleteBackup(name: string): Promise<void>;
   /** Pins (retention never deletes it) or unpins a backup; kept in its sidecar. */
   setPinned(name: string, pinned: boolean): Promise<BackupMeta>;
+  /**
+   * `verifyFile` of a listed backup, which must also still have the sha256
+   * recorded when it was written (`InvalidBackupError` otherwise). Changes nothing.
+   */
+  verifyBackup(name: string): Promise<VerifyResult>;
   /** Validates an uploaded file as a dump and keeps it as an `upload` backup. The temp file is consumed or removed. */
   storeUpload(tempPath: string, options: { actor: string | null }): Promise<BackupMeta>;
   /** Replaces the database with a listed backup (safety backup first, all or nothing). */
@@ -521,7 +526,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     actor,
   });
 
-  return {
+  const engine: BackupEngine = {
     events,
 
     async createBackup(options) {
@@ -559,6 +564,15 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     },
 
     setPinned: (name, pinned) => storage.setPinned(name, pinned),
+
+    async verifyBackup(name) {
+      const meta = await storage.get(name);
+      const result = await engine.verifyFile(storage.pathOf(meta.name));
+      if (meta.sha256 && result.sha256 !== meta.sha256) {
+        throw new InvalidBackupError(`the file's sha256 (${result.sha256}) differs from the one recorded when it was written (${meta.sha256})`);
+      }
+      return result;
+    },
 
     async storeUpload(tempPath, options) {
       const actor = options.actor ?? null;
@@ -649,4 +663,5 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       await workers.close();
     },
   };
+  return engine;
 }

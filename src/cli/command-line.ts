@@ -1,14 +1,13 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { Client } from "@libsql/client";
+import { parseArgs } from "node:util";
 import { formatBytes } from "../bytes.ts";
-import { systemClock } from "../clock.ts";
+import { systemClock, systemTimers } from "../clock.ts";
 import { ConfigError, loadConfig, type Config } from "../config.ts";
-import { openDatabase } from "../db/client.ts";
-import { createWriteGate } from "../db/write-gate.ts";
 import { AppError, BusyError, InvalidBackupError, NotFoundError, ValidationError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
-import { createBackupEngine, type BackupEngine } from "../backups/engine.ts";
+import type { BackupEngine } from "../backups/engine.ts";
+import { openBackupEngine } from "../backups/open.ts";
 import { isSafeBackupName } from "../storage/names.ts";
 import type { BackupMeta } from "../backups/types.ts";
 
@@ -45,6 +44,51 @@ export interface CommandLineIo {
 
 class UsageError extends Error {}
 
+const COMMANDS = ["backup", "list", "verify", "import"] as const;
+type Command = (typeof COMMANDS)[number];
+const isCommand = (word: string): word is Command => (COMMANDS as readonly string[]).includes(word);
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
+/** What the arguments ask for: the help, or one command with its file. */
+type Invocation = { help: true } | { help: false; command: Command; file: string | undefined; json: boolean };
+
+/** parseArgs's own error as the short usage message the CLI prints (`unknown option --force`). */
+function usageErrorOf(err: unknown): UsageError {
+  const code = (err as { code?: unknown }).code;
+  const option = /'([^']+)'/.exec((err as Error).message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return new UsageError(`unknown option ${option}`);
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return new UsageError(`option ${option} takes no value`);
+  return new UsageError((err as Error).message);
+}
+
+/**
+ * Reads the arguments with `node:util` `parseArgs`. `--help` (or `help`) wins
+ * over everything else; anything else wrong throws a `UsageError`.
+ */
+function parseInvocation(argv: readonly string[]): Invocation {
+  // `npx deno task lifeboat -- list` hands its `--` on to the program (`npm run` drops it).
+  const args = argv[0] === "--" ? argv.slice(1) : [...argv];
+  const loose = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false });
+  if (loose.values.help === true || loose.positionals[0] === "help") return { help: true };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true });
+  } catch (err) {
+    throw usageErrorOf(err);
+  }
+  const [command, file, ...extra] = parsed.positionals;
+  if (!command) throw new UsageError("no command given");
+  if (!isCommand(command)) throw new UsageError(`unknown command "${command}"`);
+  const needsFile = command === "verify" || command === "import";
+  if (needsFile && !file) throw new UsageError(`${command} needs a file: a backup name or a path`);
+  if ((!needsFile && file !== undefined) || extra.length > 0) throw new UsageError("too many arguments");
+  return { help: false, command, file, json: parsed.values.json === true };
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n");
@@ -79,44 +123,28 @@ async function requireFile(file: string): Promise<string> {
 
 /**
  * Runs one command of the command line (`backup`, `list`, `verify <file>`,
- * `import <file>`) with the same engine and rules as the server. Returns the
- * exit code; writes results to `io.stdout` and errors to `io.stderr`.
+ * `import <file>`) with the same engine and rules as the server, opened by the
+ * same `openBackupEngine`. Returns the exit code; writes results to `io.stdout`
+ * and errors to `io.stderr`.
  */
 export async function runCommandLine(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   io: CommandLineIo,
 ): Promise<number> {
-  const flags = new Set(argv.filter((a) => a.startsWith("--")));
-  const args = argv.filter((a) => !a.startsWith("--"));
-  const json = flags.has("--json");
-  if (flags.has("--help") || args[0] === "help") {
+  let invocation: Invocation;
+  try {
+    invocation = parseInvocation(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`lifeboat: ${err.message}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (invocation.help) {
     io.stdout(USAGE + "\n");
     return EXIT.ok;
   }
-  const unknownFlag = [...flags].find((f) => f !== "--json");
-  const [command, file, ...extra] = args;
-  const needsFile = command === "verify" || command === "import";
-  if (
-    unknownFlag ||
-    !command ||
-    !["backup", "list", "verify", "import"].includes(command) ||
-    (needsFile && !file) ||
-    (!needsFile && file !== undefined) ||
-    extra.length > 0
-  ) {
-    const what = unknownFlag
-      ? `unknown option ${unknownFlag}`
-      : !command
-        ? "no command given"
-        : !["backup", "list", "verify", "import"].includes(command)
-          ? `unknown command "${command}"`
-          : needsFile && !file
-            ? `${command} needs a file: a backup name or a path`
-            : "too many arguments";
-    io.stderr(`lifeboat: ${what}\n\n${USAGE}\n`);
-    return EXIT.usage;
-  }
+  const { command, file, json } = invocation;
 
   let config: Config;
   try {
@@ -130,22 +158,18 @@ export async function runCommandLine(
     level: env.LOG_LEVEL ? config.logLevel : "error",
     write: (line) => io.stderr(line + "\n"),
   });
-  await fs.mkdir(config.backupDir, { recursive: true, mode: 0o700 });
 
-  let db: Client | undefined;
-  let opened: BackupEngine | undefined;
-  const engineFor = async (open: boolean) => {
-    // A local file needs no client (the backup worker opens it); `import` creates it when missing.
-    if (!config.databaseIsLocal || open) db = await openDatabase(config);
-    opened = createBackupEngine({ config, ...(db ? { db } : {}), logger, clock: systemClock, writeGate: createWriteGate() });
-    await opened.cleanupTemporaryFiles();
-    return opened;
+  let opened: Awaited<ReturnType<typeof openBackupEngine>> | undefined;
+  /** The engine, opened as the server opens it; `import` needs a client on a local database too (and creates it when missing). */
+  const engineFor = async (database: "always" | "if-remote") => {
+    opened = await openBackupEngine({ config, logger, clock: systemClock, timers: systemTimers, database });
+    return opened.engine;
   };
 
   try {
     switch (command) {
       case "list": {
-        const backups = await (await engineFor(false)).listBackups();
+        const backups = await (await engineFor("if-remote")).listBackups();
         if (json) io.stdout(JSON.stringify(backups, null, 2) + "\n");
         else if (backups.length === 0) io.stdout(`No backups in ${config.backupDir}.\n`);
         else {
@@ -165,7 +189,7 @@ export async function runCommandLine(
         if (config.databasePath && !(await fs.stat(config.databasePath).catch(() => null))) {
           throw new Error(`The database file ${config.databasePath} does not exist; there is nothing to back up.`);
         }
-        const engine = await engineFor(false);
+        const engine = await engineFor("if-remote");
         const b = await engine.createBackup({ trigger: "manual", actor: "cli" });
         if (json) io.stdout(JSON.stringify(b, null, 2) + "\n");
         else io.stdout(`Backup created: ${path.join(config.backupDir, b.name)} (${formatBytes(b.size, "binary")}, sha256 ${b.sha256})\n`);
@@ -173,15 +197,11 @@ export async function runCommandLine(
         return EXIT.ok;
       }
       case "verify": {
-        const engine = await engineFor(false);
+        const engine = await engineFor("if-remote");
         const listed = await findListed(engine, file!);
         const target = listed ? path.join(config.backupDir, listed.name) : await requireFile(file!);
-        const result = await engine.verifyFile(target);
-        if (listed?.sha256 && listed.sha256 !== result.sha256) {
-          throw new InvalidBackupError(
-            `the file's sha256 ${result.sha256} differs from the one recorded when it was written (${listed.sha256}); it has changed since`,
-          );
-        }
+        // A listed backup must also still have the sha256 recorded when it was written (the engine checks it).
+        const result = listed ? await engine.verifyBackup(listed.name) : await engine.verifyFile(target);
         if (json) io.stdout(JSON.stringify({ file: target, ok: true, recordedSha256Matches: listed?.sha256 ? true : null, ...result }, null, 2) + "\n");
         else {
           const h = result.header;
@@ -201,7 +221,7 @@ export async function runCommandLine(
         return EXIT.ok;
       }
       case "import": {
-        const engine = await engineFor(true);
+        const engine = await engineFor("always");
         const listed = await findListed(engine, file!);
         const result = listed
           ? await engine.importBackup(listed.name, { actor: "cli" })
@@ -228,6 +248,5 @@ export async function runCommandLine(
   } finally {
     // Waits for work after the answer (the WAL checkpoint of an import) before the process exits.
     await opened?.close();
-    db?.close();
   }
 }

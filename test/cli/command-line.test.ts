@@ -127,6 +127,10 @@ describe("npm run lifeboat", { timeout: 180_000 }, () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(/^lifeboat/);
     }
+    // `npx deno task lifeboat -- list --json` hands its `--` on: skipped, the rest still read as options.
+    const dashed = await lifeboat(["--", "list", "--json"], env);
+    expect(dashed.code, dashed.stderr).toBe(0);
+    expect(JSON.parse(dashed.stdout)).toEqual([]);
     const help = await lifeboat(["--help"], env);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 error, 2 usage/);
