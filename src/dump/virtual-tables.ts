@@ -43,8 +43,6 @@ export interface VirtualTableSpec {
   auxiliary?: number;
 }
 
-/** Modules a backup may create, for messages and the README. */
-export const VIRTUAL_MODULES = ["fts5", "fts5vocab", "fts4", "fts3", "rtree", "rtree_i32"] as const;
 const MODULE_LIST = "fts5, fts5vocab, fts4, fts3, rtree and rtree_i32";
 
 const FAMILY: ReadonlyMap<string, VirtualFamily> = new Map([
@@ -98,13 +96,8 @@ export function shadowTableNames(name: string, family: VirtualFamily): string[] 
 }
 
 /** The refusal for a module that is not on the allow-list. */
-export function moduleRefusal(module: string): string {
+function moduleRefusal(module: string): string {
   return `virtual tables using the ${module} module are not supported (a backup may hold ${MODULE_LIST} tables only)`;
-}
-
-/** The family of an allowed module, or undefined. */
-export function virtualFamily(module: string): VirtualFamily | undefined {
-  return FAMILY.get(asciiLower(module));
 }
 
 /**

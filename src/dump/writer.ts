@@ -71,8 +71,6 @@ export interface DumpSummary {
   restoreProblems: string[];
 }
 
-export { realLiteral };
-
 const DEFAULT_STATEMENT_BYTES = 64 * 1024;
 const MAX_PAGE_ROWS = 10_000;
 

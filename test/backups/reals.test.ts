@@ -1,7 +1,7 @@
 import path from "node:path";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
-import { realLiteral } from "../../src/dump/writer.ts";
+import { realLiteral } from "../../src/dump/real-literal.ts";
 import { lifeboatSql } from "./support/corpus.ts";
 import { backupPath, makeEngine } from "./support/engine.ts";
 import { sqlite3 } from "./support/sqlite3.ts";
