@@ -180,6 +180,8 @@ const envSchema = z.object({
     z.url({ error: "expected an http(s) URL" }).optional(),
   ),
   MAX_UPLOAD_BYTES: bytesFromEnv(1024 ** 3),
+  // Under `docker stop`'s default 10 s before SIGKILL, with room to close the database.
+  SHUTDOWN_GRACE_SECONDS: intFromEnv(8, 1, 3600),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z
@@ -233,6 +235,8 @@ export interface Config {
     webhookUrl: string | undefined;
   };
   maxUploadBytes: number;
+  /** How long a graceful stop may take before the process exits anyway. */
+  shutdownGraceMs: number;
   logLevel: LogLevel;
 }
 
@@ -315,6 +319,7 @@ export function loadConfig(
       webhookUrl: e.BACKUP_WEBHOOK_URL,
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
   };
 }
