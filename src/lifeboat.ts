@@ -19,6 +19,7 @@ import type { ScryptParams } from "./users/password.ts";
 import { createUserService, type UserService } from "./users/service.ts";
 import { createBackupEngine, type BackupEngine } from "./backups/engine.ts";
 import { preMigrationBackup } from "./backups/pre-migration.ts";
+import { createMetrics } from "./metrics.ts";
 
 export interface BootOptions {
   env: Record<string, string | undefined>;
@@ -110,6 +111,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     },
     options.scheduler,
   );
+  const metrics = createMetrics({ backups, version: VERSION });
   const app = createApp({
     config,
     db,
@@ -121,6 +123,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     events,
     backups,
     scheduler,
+    metrics,
     readinessChecks: [scheduler.readinessCheck()],
   });
   try {
@@ -154,6 +157,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
         // No new scheduled run; a pending change backup is written; webhooks get a last try.
         await scheduler.stop();
         await backups.close();
+        metrics.close();
         db.close();
         logger.info("lifeboat stopped");
       })();
