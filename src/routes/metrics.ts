@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { prometheus } from "@hono/prometheus";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { identify } from "../auth/middleware.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
