@@ -2,7 +2,9 @@
 // No logic lives here (see src/cli/command-line.ts); exit codes are documented in USAGE.
 import { runCommandLine } from "./command-line.ts";
 
-const code = await runCommandLine(process.argv.slice(2), process.env, {
+// `npx deno task lifeboat -- list` hands the `--` on to the program (`npm run` drops it).
+const argv = process.argv.slice(2);
+const code = await runCommandLine(argv[0] === "--" ? argv.slice(1) : argv, process.env, {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 });
