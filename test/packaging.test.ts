@@ -41,7 +41,9 @@ describe("the built app (what the container runs)", () => {
       }
     }
     expect(imported.size).toBeGreaterThan(3);
-    expect([...imported].filter((p) => !(p in pkg.dependencies))).toEqual([]);
+    // Loaded only when running from .ts sources (src/db/drivers/worker-client.ts bundles the worker then).
+    const sourceOnly = ["esbuild"];
+    expect([...imported].filter((p) => !(p in pkg.dependencies) && !sourceOnly.includes(p))).toEqual([]);
   }, 180_000);
 
   it("runs the command line as the README's container section shows", async () => {
