@@ -28,6 +28,8 @@ import { backupRoutes } from "./routes/backups.tsx";
 import { cronRoutes } from "./routes/cron.ts";
 import type { Scheduler } from "./schedule/scheduler.ts";
 import { statusWithoutScheduler } from "./schedule/status.ts";
+import type { Metrics } from "./metrics.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 
 /** Everything the HTTP app needs, built by the runtime entry (or a test) and passed in. */
 export interface AppDeps {
@@ -53,6 +55,8 @@ export interface AppDeps {
    * started by bootLifeboat; without it the cron route answers 404.
    */
   scheduler?: Scheduler;
+  /** Prometheus registry (src/metrics.ts); with it, requests are counted and `GET /metrics` serves it. */
+  metrics?: Metrics;
 }
 
 /** Security headers for every response, with a CSP that still lets htmx work (no inline script or style). */
@@ -90,6 +94,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(requestLogger(deps.logger));
+  const metrics = deps.metrics && metricsRoutes({ metrics: deps.metrics, metricsToken: deps.config.metricsToken, auth: deps.auth });
+  if (metrics) app.use(metrics.countRequests);
   app.use(SECURITY_HEADERS);
   // The cron trigger accepts only the Authorization header, never a cookie, so a
   // cross-site form cannot ride on it; registered before the CSRF guard so a bare
@@ -102,6 +108,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.route("/", assets.routes);
   app.route("/", healthRoutes({ readinessChecks, version: VERSION }));
+  if (metrics) app.route("/", metrics.routes);
   app.route("/", homeRoutes({ readinessChecks, version: VERSION, assetVersion: assets.version, auth: deps.auth }));
   app.route("/", authRoutes({ auth: deps.auth, assetVersion: assets.version }));
   app.route("/", userRoutes({ auth: deps.auth, users: deps.users, assetVersion: assets.version }));

@@ -180,6 +180,12 @@ const envSchema = z.object({
     z.url({ error: "expected an http(s) URL" }).optional(),
   ),
   MAX_UPLOAD_BYTES: bytesFromEnv(1024 ** 3),
+  // Under `docker stop`'s default 10 s before SIGKILL, with room to close the database.
+  SHUTDOWN_GRACE_SECONDS: intFromEnv(8, 1, 3600),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, "must be at least 16 characters long").optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z
@@ -233,6 +239,10 @@ export interface Config {
     webhookUrl: string | undefined;
   };
   maxUploadBytes: number;
+  /** How long a graceful stop may take before the process exits anyway. */
+  shutdownGraceMs: number;
+  /** Bearer secret for `GET /metrics` (an admin token works too). */
+  metricsToken: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -315,6 +325,8 @@ export function loadConfig(
       webhookUrl: e.BACKUP_WEBHOOK_URL,
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
   };
 }

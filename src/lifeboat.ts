@@ -18,6 +18,7 @@ import { createUserService, type UserService } from "./users/service.ts";
 import type { BackupEngine } from "./backups/engine.ts";
 import { openBackupEngine } from "./backups/open.ts";
 import { preMigrationBackup } from "./backups/pre-migration.ts";
+import { createMetrics } from "./metrics.ts";
 
 export interface BootOptions {
   env: Record<string, string | undefined>;
@@ -105,6 +106,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     },
     options.scheduler,
   );
+  const metrics = createMetrics({ backups, version: VERSION });
   const app = createApp({
     config,
     db,
@@ -116,6 +118,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     events,
     backups,
     scheduler,
+    metrics,
     readinessChecks: [scheduler.readinessCheck()],
   });
   try {
@@ -147,6 +150,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
         // A running backup or import finishes first (an import rolls back only on failure).
         // No new scheduled run; a pending change backup is written; webhooks get a last try.
         await scheduler.stop();
+        metrics.close();
         await opened.close();
         logger.info("lifeboat stopped");
       })();

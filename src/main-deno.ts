@@ -3,6 +3,7 @@
 import process from "node:process";
 import { ConfigError } from "./config.ts";
 import { bootLifeboat } from "./lifeboat.ts";
+import { drainableFetch, gracefulShutdown } from "./shutdown.ts";
 
 let lifeboat;
 try {
@@ -12,29 +13,28 @@ try {
   Deno.exit(1);
 }
 const { config, logger } = lifeboat;
-const abort = new AbortController();
+const handler = drainableFetch(lifeboat.app.fetch);
 const server = Deno.serve(
   {
     port: config.port,
     hostname: config.host,
-    signal: abort.signal,
     onListen: ({ port }) => {
       const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       logger.info("listening", { url: `http://${shown}:${port}`, runtime: `deno ${Deno.version.deno}` });
     },
   },
-  lifeboat.app.fetch,
+  handler.fetch,
 );
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info("shutting down", { signal });
-  abort.abort(); // stop accepting; in-flight requests finish
-  await server.finished;
-  await lifeboat.close();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
-Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+// shutdown(), unlike an abort signal, lets responses in flight finish; the drain first
+// waits for the handlers, which may still be reading a request body.
+const stop = gracefulShutdown({
+  lifeboat,
+  stopServer: async () => {
+    await handler.drain();
+    await server.shutdown();
+  },
+  exit: (code) => Deno.exit(code),
+});
+Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

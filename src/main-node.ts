@@ -2,8 +2,7 @@
 import { serve } from "@hono/node-server";
 import { ConfigError } from "./config.ts";
 import { bootLifeboat } from "./lifeboat.ts";
-
-const SHUTDOWN_GRACE_MS = 30_000;
+import { gracefulShutdown } from "./shutdown.ts";
 
 async function main(): Promise<void> {
   let lifeboat;
@@ -23,29 +22,16 @@ async function main(): Promise<void> {
     logger.info("listening", { url: `http://${shown}:${info.port}`, runtime: `node ${process.version}` });
   });
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("shutting down", { signal });
-    const force = setTimeout(() => {
-      logger.error("shutdown took too long; exiting", { graceMs: SHUTDOWN_GRACE_MS });
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
-    // Stop accepting, let in-flight requests finish, then finish pending work and close the database.
-    server.close(() => {
-      lifeboat.close().then(
-        () => process.exit(0),
-        (err) => {
-          logger.error("shutdown failed", { error: err });
-          process.exit(1);
-        },
-      );
-    });
-    // Idle keep-alive sockets would hold close() open.
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-  };
+  const stop = gracefulShutdown({
+    lifeboat,
+    stopServer: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open.
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      }),
+    exit: (code) => process.exit(code),
+  });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }

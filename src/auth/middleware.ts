@@ -120,6 +120,7 @@ function returnPath(c: Context): string | undefined {
 export function safeNextPath(value: string | undefined | null): string | undefined {
   if (!value || value.length > 2048) return undefined;
   if (!value.startsWith("/") || value.startsWith("//")) return undefined;
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this refuses
   if (/[\\\u0000-\u001f\u007f]/.test(value)) return undefined;
   return value;
 }

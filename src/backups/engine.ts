@@ -534,7 +534,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         throw new ValidationError(`trigger must be one of ${BACKUP_TRIGGERS.join(", ")}.`, "trigger");
       }
       const actor = options.actor ?? null;
-      return exclusive(startedNow("backup", actor, options.trigger), () =>
+      return await exclusive(startedNow("backup", actor, options.trigger), () =>
         backupWithOutcome(options.trigger, actor, options.periodKey ?? null),
       );
     },
@@ -591,7 +591,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     async importBackup(name, options) {
       assertSafeBackupName(name);
       const actor = options.actor ?? null;
-      return exclusive(startedNow("import", actor), async () => {
+      return await exclusive(startedNow("import", actor), async () => {
         const meta = await storage.get(name);
         return runImport(storage.pathOf(meta.name), meta.name, actor, null);
       });
@@ -608,7 +608,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
     async importFile(filePath, options) {
       const actor = options.actor ?? null;
-      return exclusive(startedNow("import", actor), async () => storeAndImport(await adoptFile(filePath, false), actor));
+      return await exclusive(startedNow("import", actor), async () => storeAndImport(await adoptFile(filePath, false), actor));
     },
 
     async verifyFile(filePath) {

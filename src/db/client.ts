@@ -15,6 +15,9 @@ export const BUSY_TIMEOUT_MS = 10_000;
  * snapshot and the app's writes then proceed side by side). An existing one
  * keeps the mode its application chose (rollback journals matter on network
  * filesystems and to some tools) unless `databaseJournalMode` names one.
+ *
+ * A local database file Lifeboat creates gets mode 0600 (SQLite gives its
+ * -wal and -shm files the same mode); an existing file keeps its own.
  */
 export async function openDatabase(
   config: Pick<Config, "databaseUrl" | "databaseAuthToken" | "databasePath"> &
@@ -22,9 +25,15 @@ export async function openDatabase(
 ): Promise<Client> {
   let existing = false;
   if (config.databasePath) {
-    await fs.mkdir(path.dirname(config.databasePath), { recursive: true });
+    await fs.mkdir(path.dirname(config.databasePath), { recursive: true, mode: 0o700 });
     const st = await fs.stat(config.databasePath).catch(() => null);
     existing = st !== null && st.size > 0;
+    await fs.open(config.databasePath, "wx", 0o600).then(
+      (fh) => fh.close(),
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      },
+    );
   }
   const client = createClient({
     url: config.databaseUrl,

@@ -257,7 +257,7 @@ function inflate(input: Readable): ReadableStream<Uint8Array> {
           }
         }
       },
-      async cancel() {
+      cancel() {
         input.destroy();
         gunzip.destroy();
       },
@@ -289,6 +289,7 @@ export function sniffDump(firstBytes: Uint8Array): "sql" | "gzip" {
   } catch {
     return refuse("binary data");
   }
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this looks for
   if (/[\x00-\x08\x0b\x0e-\x1f\x7f]/.test(text)) refuse("binary data");
   const start = text.replace(/^[\s\ufeff]+/, "");
   if (start === "") refuse("the file holds only whitespace");
@@ -317,6 +318,7 @@ function checkFirstLine(bytes: Uint8Array): void {
   } catch {
     throw new InvalidBackupError("binary data (not UTF-8 text), not a SQL backup", 1);
   }
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this looks for
   const control = /[\x00-\x08\x0b\x0e-\x1f\x7f]/.exec(text);
   if (control) throw new InvalidBackupError(binaryReason(control[0].charCodeAt(0)), 1);
 }

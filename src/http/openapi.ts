@@ -27,12 +27,16 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: "The upload is larger than MAX_UPLOAD_BYTES",
   422: "The file is not a dump Lifeboat can restore; the message names the line and the reason",
   429: "Too many attempts; retry after the number of seconds in Retry-After",
+  500: "Unexpected server error; the message carries the request id, the details are in the server log",
 };
 
-/** `responses` entries for the error statuses a route can answer, all with the shared error body. */
+/**
+ * `responses` entries for the error statuses a route can answer, all with the
+ * shared error body. 500 is added to every route: any of them can fail.
+ */
 export function errorResponses(...statuses: number[]): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = {};
-  for (const status of statuses) {
+  for (const status of [...statuses, 500]) {
     out[status] = {
       description: ERROR_DESCRIPTIONS[status] ?? "Error",
       content: { "application/json": { schema: ErrorBodySchema } },
@@ -70,6 +74,9 @@ export const jsonOnly: MiddlewareHandler = async function jsonOnly(c, next) {
 /** Names of the security schemes in the document. */
 const BEARER_AUTH = "bearerAuth";
 const SESSION_AUTH = "sessionCookie";
+
+/** `security` of a route anyone may call, without a token (login, this document). */
+export const PUBLIC: NonNullable<RouteConfig["security"]> = [];
 
 /** `security` of a route open to admins (or, with `x-role: any`, to anyone signed in), by token or by session. */
 export const ADMIN_SECURITY: NonNullable<RouteConfig["security"]> = [{ [BEARER_AUTH]: [] }, { [SESSION_AUTH]: [] }];
@@ -123,10 +130,13 @@ export function buildApiDocument(app: Pick<OpenAPIHono, "getOpenAPI31Document">,
     info: {
       title: "Lifeboat API",
       version,
+      license: { name: "MIT", url: "https://opensource.org/license/mit" },
       description:
         "Backs up and restores the app's libSQL/SQLite database. Every error answers " +
         '`{"error":{"code","message","requestId"}}` with a fitting status.',
     },
+    // Relative: the API is served by the Lifeboat that serves this document, wherever it is mounted.
+    servers: [{ url: "/", description: "This Lifeboat" }],
     tags: [
       { name: "backups", description: "Create, list, download, upload, import, delete and pin backups" },
       { name: "accounts", description: "Log in and manage users" },

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { optionalAuth, viewerOf } from "../auth/middleware.ts";
-import { createDocumentedRoutes, registerSecuritySchemes, type ApiDocument } from "../http/openapi.ts";
+import { createDocumentedRoutes, errorResponses, PUBLIC, registerSecuritySchemes, type ApiDocument } from "../http/openapi.ts";
 import { ApiDocsPage } from "../../templates/api-docs.tsx";
 
 export interface ApiDocsRoutesOptions {
@@ -19,7 +19,9 @@ export interface ApiDocsRoutesOptions {
 const openApiJsonRoute = createRoute({
   method: "get",
   path: "/api/openapi.json",
+  operationId: "getOpenApiDocument",
   tags: ["docs"],
+  security: PUBLIC,
   summary: "This API as an OpenAPI 3.1 document",
   description: "Generated from the zod schemas the routes validate with.",
   responses: {
@@ -27,17 +29,21 @@ const openApiJsonRoute = createRoute({
       description: "The OpenAPI document",
       content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "OpenAPI 3.1 object" }) } },
     },
+    ...errorResponses(),
   },
 });
 
 const apiDocsRoute = createRoute({
   method: "get",
   path: "/api/docs",
+  operationId: "getApiReference",
   tags: ["docs"],
+  security: PUBLIC,
   summary: "This reference as a readable page",
   description: "Rendered on the server from the same OpenAPI document.",
   responses: {
     200: { description: "HTML page", content: { "text/html": { schema: z.string() } } },
+    ...errorResponses(),
   },
 });
 

@@ -5,7 +5,7 @@ import { landingPathFor, optionalAuth, principalOf, requireAuth, safeNextPath, v
 import { clearSessionCookie, startSession } from "../auth/session.ts";
 import { TooManyRequestsError, UnauthorizedError } from "../errors.ts";
 import { showErrorsAs } from "../http/errors.tsx";
-import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonBody, jsonOnly, jsonResponse } from "../http/openapi.ts";
+import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonBody, jsonOnly, jsonResponse, PUBLIC } from "../http/openapi.ts";
 import { isHtmx } from "../http/render.tsx";
 import { validate } from "../http/validation.ts";
 import { changePasswordFormSchema, changePasswordSchema, loginSchema } from "../users/validation.ts";
@@ -43,7 +43,9 @@ const tags = ["accounts"];
 const loginRoute = createRoute({
   method: "post",
   path: "/api/auth/login",
+  operationId: "login",
   tags,
+  security: PUBLIC,
   summary: "Log in: exchange a username and password for an API token",
   description: "Rate-limited per client and username. Wrong credentials get one generic 401.",
   middleware: [jsonOnly],
@@ -54,16 +56,19 @@ const loginRoute = createRoute({
 const meRoute = createRoute({
   method: "get",
   path: "/api/auth/me",
+  operationId: "getMe",
   tags,
   security: ADMIN_SECURITY,
   "x-role": "any",
   summary: "Who the token or session belongs to",
+  description: "The signed-in account's username and role, from a token or the browser session.",
   responses: { 200: jsonResponse(MeSchema, "The signed-in identity"), ...errorResponses(401) },
 });
 
 const changePasswordRoute = createRoute({
   method: "post",
   path: "/api/account/password",
+  operationId: "changeOwnPassword",
   tags,
   security: ADMIN_SECURITY,
   "x-role": "any",

@@ -68,15 +68,18 @@ const nameParams = { params: BackupNameParamSchema };
 const listRoute = createRoute({
   method: "get",
   path: "/api/backups",
+  operationId: "listBackups",
   tags,
   security,
   summary: "List backups, newest first",
+  description: "Every backup in the backup folder with its metadata, newest first. Hand-dropped files are listed with trigger `unknown`.",
   responses: { 200: jsonResponse(BackupListSchema, "The backups in the backup folder"), ...errorResponses(401, 403) },
 });
 
 const createBackupRoute = createRoute({
   method: "post",
   path: "/api/backups",
+  operationId: "createBackup",
   tags,
   security,
   summary: "Take a backup now",
@@ -90,15 +93,18 @@ const createBackupRoute = createRoute({
 const statusRoute = createRoute({
   method: "get",
   path: "/api/backups/status",
+  operationId: "getBackupStatus",
   tags,
   security,
   summary: "What runs now, the last run of each kind, the next scheduled backup",
+  description: "The backup or import running now (if any), the last backup and import of this process, the last run of each automatic kind and the next scheduled backup.",
   responses: { 200: jsonResponse(ScheduleStatusSchema, "Backup status"), ...errorResponses(401, 403) },
 });
 
 const uploadRoute = createRoute({
   method: "post",
   path: "/api/backups/upload",
+  operationId: "uploadBackup",
   tags,
   security,
   summary: "Upload a dump and store it as a backup (not imported)",
@@ -115,6 +121,7 @@ const uploadRoute = createRoute({
 const importUploadRoute = createRoute({
   method: "post",
   path: "/api/backups/import",
+  operationId: "uploadAndImportBackup",
   tags,
   security,
   summary: "Upload a dump, store it and import it",
@@ -128,6 +135,7 @@ const importUploadRoute = createRoute({
 const downloadRoute = createRoute({
   method: "get",
   path: "/api/backups/{name}",
+  operationId: "downloadBackup",
   tags,
   security,
   summary: "Download a backup",
@@ -153,9 +161,11 @@ const downloadRoute = createRoute({
 const deleteRoute = createRoute({
   method: "delete",
   path: "/api/backups/{name}",
+  operationId: "deleteBackup",
   tags,
   security,
   summary: "Delete a backup",
+  description: "Removes the file and its metadata. A pinned backup, or the one being restored, answers 409.",
   request: nameParams,
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });
@@ -163,6 +173,7 @@ const deleteRoute = createRoute({
 const importByNameRoute = createRoute({
   method: "post",
   path: "/api/backups/{name}/import",
+  operationId: "importBackup",
   tags,
   security,
   summary: "Restore the database from a listed backup",
@@ -175,9 +186,11 @@ const importByNameRoute = createRoute({
 const pinRoute = createRoute({
   method: "post",
   path: "/api/backups/{name}/pin",
+  operationId: "pinBackup",
   tags,
   security,
   summary: "Pin a backup: retention never removes it",
+  description: "Pinned backups are never removed by retention and do not count toward its limits; they cannot be deleted until unpinned.",
   request: nameParams,
   responses: { 200: jsonResponse(BackupMetaSchema, "The pinned backup"), ...errorResponses(400, 401, 403, 404) },
 });
@@ -185,9 +198,11 @@ const pinRoute = createRoute({
 const unpinRoute = createRoute({
   method: "delete",
   path: "/api/backups/{name}/pin",
+  operationId: "unpinBackup",
   tags,
   security,
   summary: "Unpin a backup",
+  description: "Retention may remove the backup again once it is no longer among the ones kept.",
   request: nameParams,
   responses: { 200: jsonResponse(BackupMetaSchema, "The unpinned backup"), ...errorResponses(400, 401, 403, 404) },
 });

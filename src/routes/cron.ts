@@ -33,6 +33,7 @@ const CRON_SECRET_AUTH = "cronSecret";
 const cronBackupRoute = createRoute({
   method: "post",
   path: "/api/cron/backup",
+  operationId: "triggerScheduledBackup",
   tags: ["schedule"],
   security: [{ [CRON_SECRET_AUTH]: [] }, ...ADMIN_SECURITY],
   summary: "External trigger: take this period's scheduled backup",

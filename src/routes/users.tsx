@@ -72,29 +72,46 @@ const auditQuerySchema = z.object({
     .regex(/^\d{1,4}$/, { error: "must be a whole number from 1 to 1000" })
     .transform(Number)
     .refine((n) => n >= 1 && n <= 1000, { error: "must be a whole number from 1 to 1000" })
+    // Documented as the integer it is; the query string carries it as text.
+    .openapi({ type: "integer", minimum: 1, maximum: 1000, description: "How many entries (default 100)", example: 100 })
     .optional(),
 });
 
 // The /api routes of this file, as the OpenAPI document shows them.
 const tags = ["accounts"];
 const security = ADMIN_SECURITY;
-const userParams = { params: userIdSchema };
+/** `{id}`, documented as the integer it is; the path carries it as text, which userIdSchema checks and converts. */
+const userParams = {
+  params: z.object({
+    id: userIdSchema.shape.id.openapi({
+      param: { name: "id", in: "path" },
+      type: "integer",
+      minimum: 1,
+      description: "A user's id (`id` in the user objects)",
+      example: 2,
+    }),
+  }),
+};
 
 const listUsersRoute = createRoute({
   method: "get",
   path: "/api/users",
+  operationId: "listUsers",
   tags,
   security,
   summary: "List users",
+  description: "Every account with its role, status and creation time.",
   responses: { 200: jsonResponse(z.object({ users: z.array(UserSchema) }), "All users"), ...errorResponses(401, 403) },
 });
 
 const createUserRoute = createRoute({
   method: "post",
   path: "/api/users",
+  operationId: "createUser",
   tags,
   security,
   summary: "Add a user",
+  description: "Usernames are 3–64 of `A-Z a-z 0-9 . _ -`, not case-sensitive; passwords 12–256 characters. A taken name answers 409.",
   middleware: [jsonOnly],
   request: { body: jsonBody(createUserSchema) },
   responses: { 201: jsonResponse(UserSchema, "The new user"), ...errorResponses(400, 401, 403, 409) },
@@ -103,9 +120,11 @@ const createUserRoute = createRoute({
 const getUserRoute = createRoute({
   method: "get",
   path: "/api/users/{id}",
+  operationId: "getUser",
   tags,
   security,
   summary: "One user",
+  description: "One account by its id.",
   request: userParams,
   responses: { 200: jsonResponse(UserSchema, "The user"), ...errorResponses(400, 401, 403, 404) },
 });
@@ -113,6 +132,7 @@ const getUserRoute = createRoute({
 const updateUserRoute = createRoute({
   method: "patch",
   path: "/api/users/{id}",
+  operationId: "updateUser",
   tags,
   security,
   summary: "Change a user's role, password or disabled flag",
@@ -125,6 +145,7 @@ const updateUserRoute = createRoute({
 const deleteUserRoute = createRoute({
   method: "delete",
   path: "/api/users/{id}",
+  operationId: "deleteUser",
   tags,
   security,
   summary: "Delete a user",
@@ -136,9 +157,11 @@ const deleteUserRoute = createRoute({
 const auditRoute = createRoute({
   method: "get",
   path: "/api/audit",
+  operationId: "listAuditEntries",
   tags,
   security,
   summary: "The audit trail of user changes, newest first",
+  description: "Who changed which account how, and when; `limit` entries (default 100).",
   request: { query: auditQuerySchema },
   responses: {
     200: jsonResponse(z.object({ entries: z.array(AuditEntrySchema) }), "Audit entries"),
@@ -239,6 +262,7 @@ export function userRoutes(opts: UserRoutesOptions) {
   routes.delete("/admin/users/:id", validate("param", userIdSchema), async (c) => {
     const user = await users.deleteUser(actor(c), c.req.valid("param").id);
     // The empty main content replaces (removes) the row.
+    // deno-lint-ignore jsx-no-useless-fragment -- the empty element is the point: the swap removes the row
     return changeFragment(c, <></>, `Deleted ${user.username}.`);
   });
 

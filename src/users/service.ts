@@ -307,7 +307,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
 
     async deleteUser(actor, id) {
-      return mutate(actor, async (tx) => {
+      return await mutate(actor, async (tx) => {
         const user = toUser(await rowById(tx, id));
         await assertAnotherAdmin(tx, user, "deleted");
         await tx.execute({ sql: "DELETE FROM lifeboat_users WHERE id = ?", args: [id] });
