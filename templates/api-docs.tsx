@@ -231,7 +231,8 @@ function Endpoint(props: { document: Json; o: Operation }) {
       {params.length > 0 && (
         <>
           <h3>Parameters</h3>
-          <div class="table-wrap">
+          {/* Scrolls sideways on a phone: focusable so a keyboard can scroll it too. */}
+          <div class="table-wrap" tabindex={0} role="region" aria-label={`Parameters of ${o.method.toUpperCase()} ${o.path}`}>
             <table>
               <thead>
                 <tr>
