@@ -287,6 +287,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === "--generate") return generate(args[1]!, Number(args[2]));
   if (args[0] === "--poll") return poll(args[1]!);
+  if (args[0] === "--list") return (await import("./list.ts")).benchList(Number(args[1] ?? 5000));
   const sizeArg = args.indexOf("--size");
   const target = parseSize(sizeArg >= 0 ? args[sizeArg + 1] ?? "" : "1GB");
 

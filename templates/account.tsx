@@ -46,6 +46,7 @@ export function ChangePasswordForm(props: { oob?: boolean }) {
   return (
     <form
       id="password-form"
+      data-flash-anchor="password"
       method="post"
       action="/account"
       hx-post="/account"

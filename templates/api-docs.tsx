@@ -231,7 +231,8 @@ function Endpoint(props: { document: Json; o: Operation }) {
       {params.length > 0 && (
         <>
           <h3>Parameters</h3>
-          <div class="table-wrap">
+          {/* Scrolls sideways on a phone: focusable so a keyboard can scroll it too. */}
+          <div class="table-wrap" tabindex={0} role="region" aria-label={`Parameters of ${o.method.toUpperCase()} ${o.path}`}>
             <table>
               <thead>
                 <tr>
@@ -318,7 +319,7 @@ function Endpoint(props: { document: Json; o: Operation }) {
         })}
       </dl>
       <h3>Example</h3>
-      <pre class="curl">
+      <pre class="curl" tabindex={0} role="region" aria-label={`Example: ${o.method.toUpperCase()} ${o.path} with curl`}>
         <code>{curlExample(document, o)}</code>
       </pre>
     </section>
@@ -345,7 +346,7 @@ export function ApiDocsPage(props: ApiDocsProps) {
           </p>
         )}
         <h2>Getting a token</h2>
-        <pre class="curl">
+        <pre class="curl" tabindex={0} role="region" aria-label="Example: getting a token with curl">
           <code>
             {`export LIFEBOAT_URL=http://localhost:3000\nexport TOKEN=$(curl -sS -X POST "$LIFEBOAT_URL/api/auth/login" \\\n  -H "Content-Type: application/json" \\\n  -d '{"username":"admin","password":"<password>"}' | jq -r .token)`}
           </code>

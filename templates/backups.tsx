@@ -1,7 +1,10 @@
 import { formatBytes as formatByteSize } from "../src/bytes.ts";
-import type { BackupMeta, EngineActivity, ImportResult } from "../src/backups/types.ts";
+import type { BulkDeleteResult, FolderUsage } from "../src/backups/engine.ts";
+import type { BackupPage } from "../src/backups/list-query.ts";
+import type { BackupMeta, BackupPreview, EngineActivity, ImportResult } from "../src/backups/types.ts";
 import type { LastRun, ScheduleStatus } from "../src/schedule/status.ts";
 import { Layout, type Viewer } from "./layout.tsx";
+import { StatusError, StatusMessage } from "./status.tsx";
 
 /**
  * The backups page and its fragments. `BackupRow` renders a row both in the
@@ -11,6 +14,13 @@ import { Layout, type Viewer } from "./layout.tsx";
  * `data-conflicts`: rendered disabled while the engine is busy, and disabled by
  * static/app.js the moment such a request starts.
  */
+
+/**
+ * Requests that run a backup or an import answer when the work is done, which
+ * can take long for a large database: no client-side timeout for those (the
+ * page's default is short, so a dead server is noticed quickly elsewhere).
+ */
+const LONG_REQUEST = JSON.stringify({ timeout: 6 * 60 * 60 * 1000 });
 
 /** Event name (HX-Trigger) after which the table and the status card refresh. */
 export const BACKUPS_CHANGED = "backups-changed";
@@ -79,6 +89,18 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
   const base = `${PAGE}/${enc(b.name)}`;
   return (
     <tr id={id} data-name={b.name}>
+      <td class="select">
+        <input
+          type="checkbox"
+          name="names"
+          value={b.name}
+          form="bulk-form"
+          data-action="select"
+          aria-label={`Select ${b.name}`}
+          disabled={b.pinned}
+          title={b.pinned ? "Pinned backups cannot be deleted" : undefined}
+        />
+      </td>
       <th scope="row" class="name">
         <code>{b.name}</code>
         {b.pinned && <span class="badge pinned">pinned</span>}
@@ -110,16 +132,15 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
           <button
             type="button"
             class="secondary"
-            hx-post={`${base}/import`}
-            hx-target="#backup-result"
-            hx-swap="innerHTML"
-            hx-confirm={`Import ${b.name}? The current database will be replaced by this backup. A safety backup of the current database is taken first.`}
-            data-conflicts
-            data-busy-label={`Importing ${b.name}…`}
-            disabled={busy}
             aria-label={`Import ${b.name}`}
+            aria-haspopup="dialog"
+            data-preview={b.name}
+            data-result-target="#backup-result"
+            data-action="import"
+            data-conflicts
+            disabled={busy}
           >
-            Import
+            Import…
           </button>
           <button
             type="button"
@@ -128,6 +149,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
             hx-delete={b.pinned ? `${base}/pin` : undefined}
             hx-target="closest tr"
             hx-swap="outerHTML"
+            data-action="pin"
             aria-pressed={b.pinned ? "true" : "false"}
             aria-label={`${b.pinned ? "Unpin" : "Pin"} ${b.name}`}
             title={b.pinned ? "Let retention remove this backup again" : "Keep this backup: retention never removes pinned backups"}
@@ -141,6 +163,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
             hx-target="closest tr"
             hx-swap="outerHTML"
             hx-confirm={`Delete ${b.name}? The file is removed from the backup folder; this cannot be undone.`}
+            data-action="delete"
             aria-label={`Delete ${b.name}`}
             disabled={b.pinned}
             title={b.pinned ? "Pinned backups cannot be deleted; unpin it first" : undefined}
@@ -153,46 +176,227 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
   );
 }
 
-/** The table of backups (or the empty state); refreshes itself after each action. */
-export function BackupTable(props: { backups: BackupMeta[]; busy: boolean }) {
+/** Rows per page of the table ("Load more" fetches the next ones). */
+export const PAGE_SIZE = 25;
+
+/** The list's filter and sort, kept by "Load more" and the table's refresh. */
+export interface ListView {
+  trigger?: string | undefined;
+  sort?: string | undefined;
+  order?: string | undefined;
+}
+
+function viewQuery(view: ListView, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...view, ...extra })) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+const COLUMNS = 7;
+
+/** The row at the end of the table that fetches the next page, or says that all are shown. */
+function LoadMoreRow(props: { page: BackupPage; view: ListView; shown: number }) {
+  const { page, view, shown } = props;
+  return (
+    <tr id="load-more-row" class="load-more-row">
+      <td colspan={COLUMNS}>
+        <span class="muted" id="shown-count">
+          {shown.toLocaleString("en-US")} of {page.total.toLocaleString("en-US")} shown
+        </span>{" "}
+        {page.nextCursor && (
+          <button
+            type="button"
+            id="load-more"
+            class="secondary"
+            hx-get={`${PAGE}/table${viewQuery(view, { cursor: page.nextCursor, shown: String(shown) })}`}
+            hx-target="#load-more-row"
+            hx-swap="outerHTML"
+            aria-describedby="shown-count"
+          >
+            Load {Math.min(PAGE_SIZE, page.total - shown).toLocaleString("en-US")} more
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** The next page's rows and the next "Load more" (the answer to "Load more"). */
+export function BackupRows(props: { page: BackupPage; busy: boolean; view: ListView; shown: number }) {
+  const shown = props.shown + props.page.items.length;
+  return (
+    <>
+      {props.page.items.map((b) => (
+        <BackupRow backup={b} busy={props.busy} />
+      ))}
+      <LoadMoreRow page={props.page} view={props.view} shown={shown} />
+    </>
+  );
+}
+
+/** How many backups, their size, the room left on the disk. */
+function UsageLine(props: { usage: FolderUsage }) {
+  const u = props.usage;
+  return (
+    <p class="usage" id="backup-usage">
+      <strong>{u.backups.toLocaleString("en-US")}</strong> backup{u.backups === 1 ? "" : "s"},{" "}
+      <strong>{formatBytes(u.totalBytes)}</strong> in total
+      {u.freeBytes !== null && (
+        <>
+          {" "}
+          · <strong>{formatBytes(u.freeBytes)}</strong> free on the backup disk
+          {u.diskBytes ? <span class="muted"> (of {formatBytes(u.diskBytes)})</span> : null}
+        </>
+      )}
+    </p>
+  );
+}
+
+const TRIGGER_FILTER: [string, string][] = [
+  ["", "All triggers"],
+  ["scheduled", "Scheduled"],
+  ["change", "After a change"],
+  ["manual", "Manual"],
+  ["upload", "Upload"],
+  ["pre-import", "Before an import"],
+  ["pre-migration", "Before an upgrade"],
+  ["unknown", "Added by hand"],
+];
+
+/** Filter and sort; changing either fetches the table again. */
+function ListControls(props: { view: ListView }) {
+  const v = props.view;
+  return (
+    <form
+      id="list-controls"
+      class="list-controls"
+      hx-get={`${PAGE}/table`}
+      hx-target="#backup-table"
+      hx-swap="outerHTML"
+      hx-trigger="change"
+      role="search"
+      aria-label="Filter and sort backups"
+    >
+      <div>
+        <label for="filter-trigger">Trigger</label>
+        <select id="filter-trigger" name="trigger">
+          {TRIGGER_FILTER.map(([value, label]) => (
+            <option value={value} selected={(v.trigger ?? "") === value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div>
+        <label for="sort-by">Sort by</label>
+        <select id="sort-by" name="sort">
+          <option value="time" selected={(v.sort ?? "time") === "time"}>
+            Time
+          </option>
+          <option value="size" selected={v.sort === "size"}>
+            Size
+          </option>
+        </select>
+      </div>
+      <div>
+        <label for="sort-order">Order</label>
+        <select id="sort-order" name="order">
+          <option value="desc" selected={(v.order ?? "desc") === "desc"}>
+            Newest or largest first
+          </option>
+          <option value="asc" selected={v.order === "asc"}>
+            Oldest or smallest first
+          </option>
+        </select>
+      </div>
+      <noscript>
+        <button type="submit">Apply</button>
+      </noscript>
+    </form>
+  );
+}
+
+/**
+ * The table of backups (or the empty state), a page at a time, with the
+ * folder's usage and the bulk-delete bar; refreshes itself after each action
+ * (keeping the filter, the sort and how many rows are shown).
+ */
+export function BackupTable(props: { page: BackupPage & { usage: FolderUsage }; busy: boolean; view?: ListView }) {
+  const view = props.view ?? {};
+  const { page } = props;
+  const filtered = Boolean(view.trigger);
   return (
     <div
       id="backup-table"
       class="table-wrap"
-      hx-get={`${PAGE}/table`}
+      hx-get={`${PAGE}/table${viewQuery(view)}`}
       hx-trigger={`${BACKUPS_CHANGED} from:body`}
       hx-swap="outerHTML"
     >
-      {props.backups.length === 0 ? (
+      <UsageLine usage={page.usage} />
+      {page.items.length === 0 ? (
         <p class="empty">
-          No backups yet. Use <strong>Back up now</strong>, upload a dump below, or wait for the scheduled backup.
+          {filtered
+            ? "No backups with this trigger."
+            : <>No backups yet. Use <strong>Back up now</strong>, upload a dump below, or wait for the scheduled backup.</>}
         </p>
       ) : (
-        <table class="backups-table">
-          <caption class="visually-hidden">Backups, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col" class="num">
-                Size
-              </th>
-              <th scope="col">Trigger</th>
-              <th scope="col" class="hide-narrow">
-                Checksum
-              </th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.backups.map((b) => (
-              <BackupRow backup={b} busy={props.busy} />
-            ))}
-          </tbody>
-        </table>
+        <>
+          <form
+            id="bulk-form"
+            class="bulk-bar"
+            hx-post={`${PAGE}/delete`}
+            hx-swap="none"
+            hx-confirm="Delete the selected backups? The files are removed from the backup folder; this cannot be undone."
+            data-flash-anchor="bulk"
+          >
+            <button type="button" class="secondary" data-select-all aria-controls="backup-rows">
+              Select all shown
+            </button>
+            <button type="submit" class="danger" data-bulk-delete disabled>
+              Delete selected
+            </button>
+            <span class="muted" id="selected-count" aria-live="polite">
+              None selected
+            </span>
+          </form>
+          <table class="backups-table">
+            <caption class="visually-hidden">Backups</caption>
+            <thead>
+              <tr>
+                <th scope="col" class="select">
+                  <span class="visually-hidden">Select</span>
+                </th>
+                <th scope="col">Name</th>
+                <th scope="col">Created</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
+                <th scope="col">Trigger</th>
+                <th scope="col" class="hide-narrow">
+                  Checksum
+                </th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody id="backup-rows">
+              <BackupRows page={page} busy={props.busy} view={view} shown={0} />
+            </tbody>
+          </table>
+        </>
       )}
     </div>
   );
+}
+
+/** What a bulk delete did, for the status region (and next to the bar). */
+export function BulkDeleteMessage(props: { result: BulkDeleteResult }) {
+  const { deleted, refused } = props.result;
+  const parts: string[] = [];
+  parts.push(`Deleted ${deleted.length} backup${deleted.length === 1 ? "" : "s"}.`);
+  if (refused.length) parts.push(`Not deleted: ${refused.map((r) => r.reason).join(" ")}`);
+  return refused.length && !deleted.length ? <StatusError message={parts.join(" ")} /> : <StatusMessage message={parts.join(" ")} />;
 }
 
 function LastRunLine(props: { label: string; run: LastRun | null }) {
@@ -244,12 +448,13 @@ export function BackupStatusCard(props: { status: ScheduleStatus }) {
       hx-headers={running ? JSON.stringify({ [WAS_RUNNING_HEADER]: "true" }) : undefined}
       data-busy={running ? "true" : "false"}
     >
-      <div class="status-head">
+      <div class="status-head" data-flash-anchor="backup-now">
         <h1 id="backups-title">Backups</h1>
         <button
           type="button"
           hx-post={PAGE}
           hx-swap="none"
+          hx-request={LONG_REQUEST}
           data-conflicts
           data-busy-label="Backing up…"
           disabled={running !== null}
@@ -307,6 +512,7 @@ function UploadForm(props: { busy: boolean; maxUploadBytes: number }) {
         hx-target="#upload-result"
         hx-swap="innerHTML"
         hx-headers={JSON.stringify({ "HX-Error-Target": "#upload-result" })}
+        hx-request={LONG_REQUEST}
       >
         <label for="upload-file">Dump file (.sql or .sql.gz, at most {formatBytes(props.maxUploadBytes)})</label>
         <input
@@ -327,25 +533,28 @@ function UploadForm(props: { busy: boolean; maxUploadBytes: number }) {
           <button
             type="submit"
             class="secondary"
-            hx-post={`${PAGE}/import`}
+            hx-post={`${PAGE}/upload?then=preview`}
             hx-validate="true"
-            hx-confirm="Store this file and import it? The current database will be replaced by the uploaded one. A safety backup of the current database is taken first."
-            data-conflicts
-            data-busy-label="Uploading and importing…"
-            disabled={props.busy}
+            data-busy-label="Uploading…"
+            aria-describedby="import-help"
           >
-            Store and import
+            Store and import…
           </button>
         </div>
+        <p id="import-help" class="muted">
+          <strong>Store and import…</strong> stores the file, then shows what it holds next to the live database before
+          anything is replaced.
+        </p>
         <progress id="upload-progress" max="100" value="0" hidden aria-label="Upload progress"></progress>
+        <p id="upload-phase" class="muted" role="status"></p>
         <div id="upload-result" aria-live="polite"></div>
       </form>
     </section>
   );
 }
 
-/** What an import did, shown where it was started. */
-export function ImportResultView(props: { result: ImportResult }) {
+/** What an import did, shown where it was started, with the way back: Undo restores the safety backup (previewed first). */
+export function ImportResultView(props: { result: ImportResult; resultTarget?: string }) {
   const r = props.result;
   return (
     <div class="alert success import-result" role="status">
@@ -361,7 +570,7 @@ export function ImportResultView(props: { result: ImportResult }) {
         <dd>{formatDuration(r.durationMs)}</dd>
         <dt>Safety backup</dt>
         <dd>
-          <code>{r.safetyBackup}</code> <span class="muted">(import it to undo)</span>
+          <code>{r.safetyBackup}</code> <span class="muted">(the database as it was just before)</span>
         </dd>
         {r.migrated.length > 0 && (
           <>
@@ -370,22 +579,239 @@ export function ImportResultView(props: { result: ImportResult }) {
           </>
         )}
       </dl>
+      <p class="actions">
+        <button
+          type="button"
+          class="secondary"
+          data-preview={r.safetyBackup}
+          data-purpose="undo"
+          data-result-target={props.resultTarget ?? "#backup-result"}
+          data-conflicts
+          aria-haspopup="dialog"
+        >
+          Undo this import…
+        </button>
+      </p>
     </div>
   );
 }
 
-/** Confirmation that an upload was stored (not imported). */
-export function StoredUploadView(props: { backup: BackupMeta }) {
+/** Confirmation that an upload was stored; with "Store and import" its preview opens next. */
+export function StoredUploadView(props: { backup: BackupMeta; thenPreview?: boolean }) {
   const b = props.backup;
   return (
     <div class="alert success" role="status">
-      Stored <code>{b.name}</code> ({formatBytes(b.size)}). It is in the list below; use its Import button to restore it.
+      Stored <code>{b.name}</code> ({formatBytes(b.size)}).{" "}
+      {props.thenPreview
+        ? "Check what it holds before importing it; if you cancel, it stays in the list."
+        : "It is in the list below; use its Import button to restore it."}
     </div>
+  );
+}
+
+const KIND_LABELS = {
+  lifeboat: "Lifeboat backup (application data and Lifeboat's accounts)",
+  "app-data": "Application data only (no Lifeboat accounts in it)",
+} as const;
+
+function signed(n: number): string {
+  return n > 0 ? `+${n.toLocaleString("en-US")}` : `−${Math.abs(n).toLocaleString("en-US")}`;
+}
+
+/** A table's row count after the restore next to now, the difference in words. */
+function TableDiffRow(props: { table: BackupPreview["tables"][number]; known: boolean }) {
+  const t = props.table;
+  const after = props.known ? t.backupRows : null;
+  let change: string;
+  let cls = "";
+  if (!props.known) change = "not known";
+  else if (after === null) {
+    change = "removed by the restore";
+    cls = "differs gone";
+  } else if (t.liveRows === null) {
+    change = "new";
+    cls = "differs";
+  } else if (after === t.liveRows) change = "same";
+  else {
+    change = `${signed(after - t.liveRows)} rows`;
+    cls = "differs";
+  }
+  return (
+    <tr class={cls || undefined}>
+      <th scope="row">
+        <code>{t.name}</code>
+      </th>
+      <td class="num">{after === null ? <span class="muted">{props.known ? "—" : "?"}</span> : after.toLocaleString("en-US")}</td>
+      <td class="num">{t.liveRows === null ? <span class="muted">—</span> : t.liveRows.toLocaleString("en-US")}</td>
+      <td>{cls ? <strong>{change}</strong> : <span class="muted">{change}</span>}</td>
+    </tr>
+  );
+}
+
+/**
+ * The restore preview, shown in the page's dialog: what the backup is, what
+ * the database will hold afterwards next to what it holds now, and who can
+ * still sign in. The import is confirmed here (or refused in words).
+ */
+export function PreviewView(props: { preview: BackupPreview; purpose: "restore" | "undo" }) {
+  const p = props.preview;
+  const b = p.backup;
+  const changed = p.tables.filter(
+    (t) => p.tablesKnown && (t.backupRows === null || t.liveRows === null || t.backupRows !== t.liveRows),
+  ).length;
+  const adminsAfter = p.admins.after;
+  const lost = adminsAfter ? p.admins.now.filter((a) => !adminsAfter.includes(a)) : [];
+  const checksum = {
+    matches: <span class="badge ok">matches</span>,
+    differs: <span class="badge failed">differs</span>,
+    "not-recorded": <span class="badge running">not recorded</span>,
+    unreadable: <span class="badge failed">unreadable</span>,
+  }[p.checksum.state];
+  return (
+    <>
+      <h2 id="preview-title">{props.purpose === "undo" ? "Undo the import?" : `Restore ${b.name}?`}</h2>
+      <p id="preview-summary">
+        {props.purpose === "undo" ? (
+          <>
+            This restores <code>{b.name}</code>, the safety backup taken just before the import.{" "}
+          </>
+        ) : null}
+        {p.restorable
+          ? "The current database will be replaced by this backup, all or nothing. A safety backup of the current database is taken first."
+          : "This backup cannot be restored; nothing would change."}
+      </p>
+      {!p.restorable && (
+        <div class="alert error">
+          <strong>The import would refuse it:</strong> {p.problem}
+        </div>
+      )}
+      <dl class="facts">
+        <dt>Kind</dt>
+        <dd>{KIND_LABELS[p.kind]}</dd>
+        <dt>Taken</dt>
+        <dd>
+          <LocalTime iso={b.createdAt} /> <span class="muted">· {TRIGGER_LABELS[b.trigger] ?? b.trigger}</span>
+        </dd>
+        <dt>Size</dt>
+        <dd>
+          {formatBytes(b.size)}
+          {b.compressed ? " (gzip)" : ""}
+        </dd>
+        <dt>Checksum</dt>
+        <dd>
+          {checksum}{" "}
+          <span class="muted">
+            {p.checksum.state === "matches" && "the file is exactly as it was written"}
+            {p.checksum.state === "differs" && "the file changed since the backup was taken"}
+            {p.checksum.state === "not-recorded" && "none was recorded (a file added by hand)"}
+            {p.checksum.state === "unreadable" && "the file could not be read"}
+          </span>
+        </dd>
+        {p.migrations.length > 0 && (
+          <>
+            <dt>Upgrade</dt>
+            <dd>From an older Lifeboat: migrations {p.migrations.join(", ")} run after the import</dd>
+          </>
+        )}
+      </dl>
+      <h3 id="preview-tables-title">Tables</h3>
+      <p class="muted" id="preview-tables-summary">
+        {!p.tablesKnown
+          ? "The file could not be read far enough to list its tables."
+          : changed === 0
+            ? "Every table would have the same number of rows as now."
+            : `${changed} of ${p.tables.length} table${p.tables.length === 1 ? "" : "s"} would change (highlighted).`}
+      </p>
+      <div class="table-wrap" tabindex={0} role="region" aria-labelledby="preview-tables-title">
+        <table class="preview-table" aria-describedby="preview-tables-summary">
+          <thead>
+            <tr>
+              <th scope="col">Table</th>
+              <th scope="col" class="num">
+                After restore
+              </th>
+              <th scope="col" class="num">
+                Now
+              </th>
+              <th scope="col">Change</th>
+            </tr>
+          </thead>
+          <tbody>
+            {/* The application's tables first: those are what a restore is usually about. */}
+            {[...p.tables]
+              .sort((x, y) => Number(x.name.toLowerCase().startsWith("lifeboat_")) - Number(y.name.toLowerCase().startsWith("lifeboat_")))
+              .map((t) => (
+                <TableDiffRow table={t} known={p.tablesKnown} />
+              ))}
+          </tbody>
+        </table>
+      </div>
+      <h3>Admin accounts afterwards</h3>
+      {adminsAfter === null ? (
+        <p class="muted">Not known: the file could not be restored far enough to read them.</p>
+      ) : adminsAfter.length === 0 ? (
+        <p class="error-text">None: nobody could sign in as an admin.</p>
+      ) : (
+        <ul class="admins">
+          {adminsAfter.map((a) => (
+            <li>
+              <code>{a}</code>
+              {!p.admins.now.includes(a) && <span class="badge running">not an admin now</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {lost.length > 0 && (
+        <p class="warning-text">
+          No longer admins afterwards: {lost.map((a, i) => (
+            <>
+              {i > 0 ? ", " : ""}
+              <code>{a}</code>
+            </>
+          ))}
+        </p>
+      )}
+      <div id="preview-error" aria-live="assertive"></div>
+      <div class="actions dialog-actions">
+        {p.restorable && (
+          <button
+            type="button"
+            class="danger-solid"
+            hx-post={`${PAGE}/${enc(b.name)}/import`}
+            hx-swap="innerHTML"
+            hx-headers={JSON.stringify({ "HX-Error-Target": "#preview-error" })}
+            hx-request={LONG_REQUEST}
+            data-confirm-import
+            data-conflicts
+            data-busy-label={`Importing ${b.name}…`}
+          >
+            {props.purpose === "undo" ? "Undo the import" : "Import this backup"}
+          </button>
+        )}
+        <button type="button" class="secondary" data-close-dialog autofocus>
+          {p.restorable ? "Cancel" : "Close"}
+        </button>
+      </div>
+    </>
+  );
+}
+
+/** The dialog the preview opens in (static/app.js fills and opens it). */
+function PreviewDialog() {
+  return (
+    <dialog id="preview-dialog" aria-labelledby="preview-title" aria-describedby="preview-summary" class="preview-dialog">
+      <div id="preview-body" hx-request={LONG_REQUEST}>
+        <h2 id="preview-title">Restore preview</h2>
+        <p id="preview-summary" class="muted">
+          Choose Import on a backup to see what it holds.
+        </p>
+      </div>
+    </dialog>
   );
 }
 
 export interface BackupsPageProps {
-  backups: BackupMeta[];
+  page: BackupPage & { usage: FolderUsage };
   status: ScheduleStatus;
   maxUploadBytes: number;
   viewer: Viewer;
@@ -402,12 +828,17 @@ export function BackupsContent(props: Omit<BackupsPageProps, "viewer" | "assetVe
       <section
         class="card"
         aria-labelledby="list-title"
-        hx-headers={JSON.stringify({ "HX-Error-Target": "#backup-result" })}
+        hx-headers={JSON.stringify({ "HX-Error-Target": "#status" })}
       >
         <h2 id="list-title">All backups</h2>
+        <ListControls view={{}} />
+        <p class="muted tz-note">
+          Times are shown in your time zone, <span data-viewer-tz>UTC</span>.
+        </p>
         <div id="backup-result" aria-live="polite"></div>
-        <BackupTable backups={props.backups} busy={busy} />
+        <BackupTable page={props.page} busy={busy} />
       </section>
+      <PreviewDialog />
     </>
   );
 }
@@ -416,7 +847,7 @@ export function BackupsContent(props: Omit<BackupsPageProps, "viewer" | "assetVe
 export function BackupsPage(props: BackupsPageProps) {
   return (
     <Layout title="Backups" current={PAGE} viewer={props.viewer} assetVersion={props.assetVersion}>
-      <BackupsContent backups={props.backups} status={props.status} maxUploadBytes={props.maxUploadBytes} />
+      <BackupsContent page={props.page} status={props.status} maxUploadBytes={props.maxUploadBytes} />
     </Layout>
   );
 }

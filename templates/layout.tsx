@@ -35,12 +35,15 @@ function navFor(viewer: Viewer | null | undefined): NavItem[] {
 }
 
 // htmx settings: no inline indicator styles (the CSP forbids inline styles), no
-// eval (the CSP forbids it), and 4xx/5xx answers are swapped so errors show inline.
+// eval (the CSP forbids it), 4xx/5xx answers are swapped so errors show inline,
+// and a request without an answer for 20 s counts as failed (static/app.js says
+// so and retries; requests that run a backup or an import set a longer timeout).
 const HTMX_CONFIG = JSON.stringify({
   includeIndicatorStyles: false,
   allowEval: false,
   allowScriptTags: false,
   historyCacheSize: 0,
+  timeout: 20_000,
   responseHandling: [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },
@@ -90,7 +93,10 @@ export function Layout(props: LayoutProps) {
           )}
           {props.viewer && (
             <form class="signout" method="post" action="/logout">
-              <span class="who">{props.viewer.username}</span>
+              <a class="who" href="/account" aria-current={props.current === "/account" ? "page" : undefined} title="Your account">
+                <span class="visually-hidden">Your account: </span>
+                {props.viewer.username}
+              </a>
               <button type="submit" class="link">Sign out</button>
             </form>
           )}

@@ -20,7 +20,7 @@ export function UsersPage(props: UsersPageProps) {
           There is always at least one enabled admin.
         </p>
         <div class="table-wrap">
-          <table>
+          <table class="users-table">
             <thead>
               <tr>
                 <th scope="col">Username</th>
@@ -65,7 +65,7 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
         {u.username}
         {isSelf && <span class="muted"> (you)</span>}
       </th>
-      <td>
+      <td data-label="Role">
         <form class="row-form" hx-patch={url} {...rowTarget}>
           <select name="role" aria-label={`Role of ${u.username}`}>
             <option value="user" selected={u.role === "user"}>
@@ -75,15 +75,15 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
               Admin
             </option>
           </select>
-          <button type="submit" class="secondary" aria-label={`Save role of ${u.username}`}>
+          <button type="submit" class="secondary" data-action="role" aria-label={`Save role of ${u.username}`}>
             Save
           </button>
         </form>
       </td>
-      <td>
+      <td data-label="Status">
         <span class={`badge ${u.disabled ? "failed" : "ok"}`}>{u.disabled ? "disabled" : "active"}</span>
       </td>
-      <td class="hide-narrow">
+      <td class="hide-narrow" data-label="Created">
         <time datetime={u.createdAt} data-local>
           {u.createdAt}
         </time>
@@ -106,7 +106,7 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
                 maxlength={256}
                 placeholder="New password"
               />
-              <button type="submit" class="secondary">
+              <button type="submit" class="secondary" data-action="password">
                 Set password
               </button>
             </form>
@@ -116,6 +116,7 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
             class="secondary"
             hx-patch={url}
             hx-vals={JSON.stringify({ disabled: u.disabled ? "false" : "true" })}
+            data-action="toggle"
             aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.username}`}
             {...rowTarget}
           >
@@ -126,6 +127,7 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
             class="danger"
             hx-delete={url}
             hx-confirm={`Delete user ${u.username}? They will no longer be able to sign in. This cannot be undone.`}
+            data-action="delete"
             aria-label={`Delete ${u.username}`}
             {...rowTarget}
           >
@@ -146,6 +148,7 @@ export function AddUserForm(props: { oob?: boolean }) {
   return (
     <form
       id="add-user-form"
+      data-flash-anchor="add-user"
       method="post"
       action="/admin/users"
       hx-post="/admin/users"

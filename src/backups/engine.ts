@@ -1,4 +1,5 @@
-import { constants as fsConstants } from "node:fs";
+import { createHash } from "node:crypto";
+import { constants as fsConstants, createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +21,9 @@ import { createEventBus, type EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import { VERSION } from "../paths.ts";
 import { exportViaClient } from "../db/drivers/client-driver.ts";
+import { quoteIdent } from "../dump/writer.ts";
+import { backupKindOf } from "./kind.ts";
+import { pageOfBackups, type BackupListQuery, type BackupPage } from "./list-query.ts";
 import { fileHandleStream } from "../dump/file-stream.ts";
 import { sniffDump, type DumpHeader } from "../dump/reader.ts";
 import type { DumpSummary } from "../dump/writer.ts";
@@ -32,6 +36,7 @@ import {
   type BackupEngineEvent,
   type BackupMeta,
   type BackupOutcome,
+  type BackupPreview,
   type BackupTrigger,
   type CreateBackupOptions,
   type EngineActivity,
@@ -61,6 +66,22 @@ export interface BackupEngineDeps {
   statementBytes?: number;
 }
 
+/** The backup folder's size and the room left on its disk. */
+export interface FolderUsage {
+  backups: number;
+  totalBytes: number;
+  /** Bytes an unprivileged writer can still use on the disk; null where the platform cannot say. */
+  freeBytes: number | null;
+  /** The disk's size; null where the platform cannot say. */
+  diskBytes: number | null;
+}
+
+/** What a bulk delete did. */
+export interface BulkDeleteResult {
+  deleted: string[];
+  refused: { name: string; reason: string }[];
+}
+
 /** What `verifyFile` found: the file is restorable, and what a restore would give. */
 interface VerifyResult {
   sha256: string;
@@ -80,6 +101,16 @@ export interface BackupEngine {
   createBackup(options: CreateBackupOptions): Promise<BackupMeta>;
   /** Every backup in the folder, newest first. */
   listBackups(): Promise<BackupMeta[]>;
+  /** One page of the list: filtered by trigger, sorted by time or size, cut at a cursor (from the folder's in-memory index). */
+  findBackups(query: BackupListQuery): Promise<BackupPage & { usage: FolderUsage }>;
+  /** How many backups, their bytes, and the free space on the backup folder's disk (null where the platform cannot say). */
+  folderUsage(): Promise<FolderUsage>;
+  /**
+   * Deletes several backups after one confirmation. Each is deleted or
+   * refused on its own (pinned, being imported, not there); the answer says
+   * which and why.
+   */
+  deleteBackups(names: readonly string[]): Promise<BulkDeleteResult>;
   /** One backup's metadata; `ValidationError` (bad name) or `NotFoundError`. */
   getBackup(name: string): Promise<BackupMeta>;
   /** The file's bytes as stored, for a download. The stream closes the file when done or cancelled. */
@@ -101,6 +132,13 @@ export interface BackupEngine {
   importUpload(tempPath: string, options: { actor: string | null }): Promise<ImportResult>;
   /** Imports a file from anywhere (the CLI): stored as an `upload` backup first (removed again if the import fails); the file itself is left alone. */
   importFile(filePath: string, options: { actor: string | null }): Promise<ImportResult>;
+  /**
+   * What restoring a listed backup would do: its kind, checksum state, rows
+   * per table next to the live database's, the admin accounts afterwards, or
+   * why the import would refuse it. A dry run into a scratch database with
+   * the import's own steps and rules; changes nothing.
+   */
+  previewBackup(name: string): Promise<BackupPreview>;
   /** Checks a file end to end (sha256, validation, a dry-run restore into a scratch database); changes nothing. */
   verifyFile(filePath: string): Promise<VerifyResult>;
   /** Refuses the first bytes of an upload that is neither SQL text nor gzip (`InvalidBackupError`). */
@@ -519,6 +557,50 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     }
   }
 
+  /** Rows per table and the enabled admins of the live database (read through the app's client). */
+  async function liveState(): Promise<{ tables: Map<string, number>; admins: string[] }> {
+    const tables = new Map<string, number>();
+    const db = deps.db;
+    if (!db) return { tables, admins: [] };
+    const listed = await db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+    for (const row of listed.rows) {
+      const table = String(row[0]);
+      if (table.toLowerCase().startsWith("sqlite_")) continue;
+      const counted = await db.execute(`SELECT count(*) FROM ${quoteIdent(table)}`);
+      tables.set(table, Number(counted.rows[0]![0]));
+    }
+    const users = [...tables.keys()].find((t) => t.toLowerCase() === "lifeboat_users");
+    const admins = users
+      ? (await db.execute(`SELECT username FROM ${quoteIdent(users)} WHERE role = 'admin' AND disabled = 0 ORDER BY username`)).rows.map(
+          (r) => String(r[0]),
+        )
+      : [];
+    return { tables, admins };
+  }
+
+  async function sha256Of(filePath: string): Promise<string | null> {
+    try {
+      const hash = createHash("sha256");
+      for await (const chunk of createReadStream(filePath, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+      return hash.digest("hex");
+    } catch {
+      return null;
+    }
+  }
+
+  async function usageOf(all: readonly BackupMeta[]): Promise<FolderUsage> {
+    let freeBytes: number | null = null;
+    let diskBytes: number | null = null;
+    try {
+      const st = await fs.statfs(storage.dir);
+      freeBytes = Number(st.bavail) * Number(st.bsize);
+      diskBytes = Number(st.blocks) * Number(st.bsize);
+    } catch {
+      // statfs is missing on some platforms and runtimes: the page then shows the total only.
+    }
+    return { backups: all.length, totalBytes: all.reduce((sum, b) => sum + b.size, 0), freeBytes, diskBytes };
+  }
+
   const startedNow = (kind: EngineActivity["kind"], actor: string | null, trigger?: BackupTrigger): EngineActivity => ({
     kind,
     ...(trigger ? { trigger } : {}),
@@ -542,6 +624,28 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     listBackups: () => storage.list(),
 
     getBackup: (name) => storage.get(name),
+
+    async findBackups(query) {
+      const all = await storage.list();
+      return { ...pageOfBackups(all, query), usage: await usageOf(all) };
+    },
+
+    folderUsage: async () => usageOf(await storage.list()),
+
+
+    async deleteBackups(names) {
+      const result: BulkDeleteResult = { deleted: [], refused: [] };
+      for (const name of new Set(names)) {
+        try {
+          await this.deleteBackup(name);
+          result.deleted.push(name);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          result.refused.push({ name, reason: err.message });
+        }
+      }
+      return result;
+    },
 
     async openBackup(name) {
       const meta = await storage.get(name);
@@ -609,6 +713,60 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     async importFile(filePath, options) {
       const actor = options.actor ?? null;
       return await exclusive(startedNow("import", actor), async () => storeAndImport(await adoptFile(filePath, false), actor));
+    },
+
+    async previewBackup(name) {
+      const started = performance.now();
+      const backup = await storage.get(name);
+      const filePath = storage.pathOf(backup.name);
+      const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-preview-"));
+      let validated: ValidatedDump | null = null;
+      let header: DumpHeader | null = null;
+      let outcome: Awaited<ReturnType<ImportSession["finish"]>> | null = null;
+      let problem: string | null = null;
+      try {
+        // The import's own steps into an empty database that is thrown away: what it refuses, this reports.
+        const session = await openWorkerSession(workers, path.join(scratch, "preview.db"), BUSY_TIMEOUT_MS);
+        try {
+          validated = await session.validate(filePath);
+          header = await session.apply(filePath);
+          outcome = await session.finish(finishOptions(header, validated), false);
+        } catch (err) {
+          if (!(err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError)) throw err;
+          problem = err.message;
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
+      }
+      const live = await liveState();
+      const backupRows: Record<string, number> | null = outcome?.tableRows ?? header?.rowCounts ?? validated?.header?.rowCounts ?? null;
+      const names = new Set([...Object.keys(backupRows ?? {}), ...live.tables.keys()]);
+      const actual = validated?.sha256 ?? (await sha256Of(filePath));
+      const recorded = backup.sha256;
+      return {
+        backup,
+        kind: backupKindOf(Object.keys(backupRows ?? {})),
+        checksum: {
+          state: actual === null ? "unreadable" : recorded === null ? "not-recorded" : recorded === actual ? "matches" : "differs",
+          recorded,
+          actual,
+        },
+        restorable: problem === null,
+        problem,
+        tablesKnown: backupRows !== null,
+        tables: [...names]
+          .sort((a, b) => a.localeCompare(b))
+          .map((table) => ({
+            name: table,
+            backupRows: backupRows?.[table] ?? null,
+            liveRows: live.tables.get(table) ?? null,
+          })),
+        admins: { after: outcome ? (outcome.admins ?? []) : null, now: live.admins },
+        migrations: outcome?.migrated ?? [],
+        durationMs: Math.round(performance.now() - started),
+      };
     },
 
     async verifyFile(filePath) {

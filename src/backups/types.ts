@@ -1,3 +1,5 @@
+import type { BackupKind } from "./kind.ts";
+
 /** Why a backup was taken. Part of the file name and of the public API. */
 export const BACKUP_TRIGGERS = ["scheduled", "change", "manual", "upload", "pre-import", "pre-migration"] as const;
 export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];
@@ -118,3 +120,40 @@ export type BackupEngineEvent =
   | { type: "backup.deleted"; name: string }
   | ({ type: "import.completed" } & Extract<ImportOutcome, { ok: true }>)
   | ({ type: "import.failed" } & Extract<ImportOutcome, { ok: false }>);
+
+/** One table in a restore preview: its rows in the backup next to the live database's. */
+interface PreviewTable {
+  name: string;
+  /** Rows after a restore; null when the backup has no such table (or `tablesKnown` is false). */
+  backupRows: number | null;
+  /** Rows now; null when the live database has no such table. */
+  liveRows: number | null;
+}
+
+/** What restoring a backup would do, found by a dry run into a scratch database; changes nothing. */
+export interface BackupPreview {
+  backup: BackupMeta;
+  kind: BackupKind;
+  checksum: {
+    /** `matches` the sha256 recorded when the backup was taken, `differs` from it, or `not-recorded` (a hand-dropped file). */
+    state: "matches" | "differs" | "not-recorded" | "unreadable";
+    recorded: string | null;
+    actual: string | null;
+  };
+  /** False when the import would be refused; `problem` says why (the import's own words). */
+  restorable: boolean;
+  problem: string | null;
+  /** False when the file could not be read far enough to know its tables (a damaged file without a header). */
+  tablesKnown: boolean;
+  /** Every table of the backup or the live database, by name. */
+  tables: PreviewTable[];
+  admins: {
+    /** Enabled admin accounts after the restore; null when not known (the dry run failed before). */
+    after: string[] | null;
+    /** Enabled admin accounts now. */
+    now: string[];
+  };
+  /** Lifeboat migrations a restore would apply (a backup from an older Lifeboat). */
+  migrations: number[];
+  durationMs: number;
+}

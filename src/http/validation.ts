@@ -11,9 +11,14 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
  * A zod validator whose failures throw `ValidationError` (400, one message
  * naming each bad field, e.g. "password: must be at least 12 characters long"),
  * mapped like every other error. A JSON route sent something other than JSON
- * says so instead of listing every missing field.
+ * says so instead of listing every missing field. A form passes `labels` so its
+ * errors name fields as the form shows them.
  */
-export function validate<S extends z.ZodType, T extends Target>(target: T, schema: S) {
+export function validate<S extends z.ZodType, T extends Target>(
+  target: T,
+  schema: S,
+  options: { labels?: Readonly<Record<string, string>> } = {},
+) {
   return zValidator(target, schema, (result, c: Context) => {
     if (result.success) return;
     if (target === "json") {
@@ -22,6 +27,6 @@ export function validate<S extends z.ZodType, T extends Target>(target: T, schem
         throw new ValidationError("Send the request body as JSON with Content-Type: application/json.");
       }
     }
-    throw validationErrorFrom(result.error);
+    throw validationErrorFrom(result.error, options.labels);
   });
 }

@@ -8,7 +8,13 @@ import { showErrorsAs } from "../http/errors.tsx";
 import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonBody, jsonOnly, jsonResponse, PUBLIC } from "../http/openapi.ts";
 import { isHtmx } from "../http/render.tsx";
 import { validate } from "../http/validation.ts";
-import { changePasswordFormSchema, changePasswordSchema, loginSchema } from "../users/validation.ts";
+import {
+  CHANGE_PASSWORD_LABELS,
+  changePasswordFormSchema,
+  changePasswordSchema,
+  loginSchema,
+  relabelError,
+} from "../users/validation.ts";
 import { AccountPage, ChangePasswordForm } from "../../templates/account.tsx";
 import { LoginPage } from "../../templates/login.tsx";
 import { StatusMessage } from "../../templates/status.tsx";
@@ -152,10 +158,12 @@ export function authRoutes(opts: AuthRoutesOptions) {
     return c.html(<AccountPage viewer={p} localAccount={p.userId !== undefined} assetVersion={opts.assetVersion} />);
   });
 
-  routes.post("/account", signedIn, validate("form", changePasswordFormSchema), async (c) => {
+  routes.post("/account", signedIn, validate("form", changePasswordFormSchema, { labels: CHANGE_PASSWORD_LABELS }), async (c) => {
     const p = principalOf(c);
     const { currentPassword, newPassword } = c.req.valid("form");
-    const active = await auth.changeOwnPassword(p, { currentPassword, newPassword }, auth.clientAddress(c));
+    const active = await auth
+      .changeOwnPassword(p, { currentPassword, newPassword }, auth.clientAddress(c))
+      .catch((err: unknown) => Promise.reject(relabelError(err, CHANGE_PASSWORD_LABELS)));
     // The change voided every earlier session, this browser's too: give it a fresh one.
     if (p.via === "session") await startSession(c, auth, active);
     c.header("Cache-Control", "no-store");

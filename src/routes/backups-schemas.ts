@@ -1,8 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { isSafeBackupName, SAFE_NAME_RE } from "../storage/names.ts";
-import { BACKUP_TRIGGERS, type BackupMeta, type EngineActivity, type ImportResult } from "../backups/types.ts";
+import {
+  BACKUP_TRIGGERS,
+  type BackupMeta,
+  type BackupPreview,
+  type EngineActivity,
+  type ImportResult,
+} from "../backups/types.ts";
 import { agree, type Exact } from "../http/openapi.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../backups/list-query.ts";
 
 /**
  * The zod schemas of the backups API: the routes validate with them and the
@@ -57,6 +64,86 @@ export const ImportResultSchema = z
     migrated: z.array(z.number().int()).openapi({ description: "Lifeboat migrations applied after an import from an older version" }),
   })
   .openapi("ImportResult");
+
+/** The list's query: all optional; without any, `GET /api/backups` lists every backup as before. */
+export const BackupListQuerySchema = z.object({
+  trigger: z
+    .enum([...BACKUP_TRIGGERS, "unknown"])
+    .optional()
+    .openapi({ description: "Only backups with this trigger (`unknown`: files added by hand)" }),
+  sort: z.enum(["time", "size"]).optional().openapi({ description: "Sort by creation time (default) or size" }),
+  order: z.enum(["desc", "asc"]).optional().openapi({ description: "`desc` (default): newest or largest first" }),
+  limit: z.coerce
+    .number()
+    .int({ error: "must be a whole number" })
+    .min(1, { error: "must be at least 1" })
+    .max(MAX_PAGE_SIZE, { error: `must be at most ${MAX_PAGE_SIZE}` })
+    .optional()
+    .openapi({ description: `Backups per page (default ${DEFAULT_PAGE_SIZE} when paging, at most ${MAX_PAGE_SIZE})` }),
+  cursor: z.string().max(1000).optional().openapi({ description: "`X-Next-Cursor` of the previous page" }),
+});
+
+/** Several backups to delete after one confirmation. */
+export const BulkDeleteBodySchema = z
+  .object({
+    names: z
+      .array(z.string().regex(SAFE_NAME_RE, { error: "is not a backup name" }))
+      .min(1, { error: "must name at least one backup" })
+      .max(1000, { error: "must name at most 1000 backups" }),
+  })
+  .openapi("BulkDelete");
+
+/**
+ * The page's bulk-delete form: its ticked `names` checkboxes (one arrives as a
+ * string, several as an array, none as nothing), then the API body's checks.
+ */
+export const BulkDeleteFormSchema = z
+  .object({
+    names: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string())),
+  })
+  .refine((form) => form.names.length > 0, { error: "Select at least one backup to delete." })
+  .pipe(BulkDeleteBodySchema);
+
+export const BulkDeleteResultSchema = z
+  .object({
+    deleted: z.array(z.string()),
+    refused: z.array(z.object({ name: z.string(), reason: z.string() })).openapi({ description: "Each with the reason (pinned, not found …)" }),
+  })
+  .openapi("BulkDeleteResult");
+
+export const BackupPreviewSchema = z
+  .object({
+    backup: BackupMetaSchema,
+    kind: z.enum(["lifeboat", "app-data"]).openapi({
+      description: "`lifeboat`: the application's data and Lifeboat's own tables (accounts, audit); `app-data`: the application's data only",
+    }),
+    checksum: z.object({
+      state: z.enum(["matches", "differs", "not-recorded", "unreadable"]).openapi({
+        description: "The file's SHA-256 now against the one recorded when the backup was taken",
+      }),
+      recorded: z.string().nullable(),
+      actual: z.string().nullable(),
+    }),
+    restorable: z.boolean().openapi({ description: "False when an import would refuse this backup" }),
+    problem: z.string().nullable().openapi({ description: "Why the import would refuse it (the import's own words)" }),
+    tablesKnown: z.boolean().openapi({ description: "False when the file could not be read far enough to know its tables" }),
+    tables: z
+      .array(
+        z.object({
+          name: z.string(),
+          backupRows: z.number().int().nullable().openapi({ description: "Rows after a restore; null when the backup lacks the table" }),
+          liveRows: z.number().int().nullable().openapi({ description: "Rows now; null when the live database lacks the table" }),
+        }),
+      )
+      .openapi({ description: "Every table of the backup or the live database, by name" }),
+    admins: z.object({
+      after: z.array(z.string()).nullable().openapi({ description: "Enabled admin accounts after a restore; null when not known" }),
+      now: z.array(z.string()).openapi({ description: "Enabled admin accounts now" }),
+    }),
+    migrations: z.array(z.number().int()).openapi({ description: "Lifeboat migrations a restore would apply" }),
+    durationMs: z.number().openapi({ description: "How long the dry run took" }),
+  })
+  .openapi("BackupPreview");
 
 const EngineActivitySchema = z
   .object({
@@ -150,5 +237,6 @@ export const UPLOAD_BODY = {
 // Compile-time proof that the schemas and the domain types agree, both ways.
 agree<Exact<z.infer<typeof BackupMetaSchema>, BackupMeta>>();
 agree<Exact<z.infer<typeof ImportResultSchema>, ImportResult>>();
+agree<Exact<z.infer<typeof BackupPreviewSchema>, BackupPreview>>();
 agree<Exact<z.infer<typeof EngineActivitySchema>, EngineActivity>>();
 agree<Exact<z.infer<typeof ScheduleStatusSchema>, ScheduleStatus>>();

@@ -6,19 +6,26 @@ import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
 import type { BackupEngine } from "../backups/engine.ts";
 import { formatBytes } from "../bytes.ts";
 import type { Config } from "../config.ts";
-import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonResponse } from "../http/openapi.ts";
+import { DEFAULT_PAGE_SIZE } from "../backups/list-query.ts";
+import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonBody, jsonOnly, jsonResponse } from "../http/openapi.ts";
 import { renderPage } from "../http/render.tsx";
 import { withUpload, type UploadOptions } from "../http/upload.ts";
+import { validate } from "../http/validation.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
+import type { BackupListQuery } from "../backups/list-query.ts";
 import {
   BACKUPS_CHANGED,
   BackupRow,
   BackupsContent,
   BackupsPage,
   BackupStatusCard,
+  BackupRows,
   BackupTable,
+  BulkDeleteMessage,
   ImportResultView,
   PAGE,
+  PAGE_SIZE,
+  PreviewView,
   StoredUploadView,
   WAS_RUNNING_HEADER,
 } from "../../templates/backups.tsx";
@@ -27,6 +34,11 @@ import {
   BackupListSchema,
   BackupMetaSchema,
   BackupNameParamSchema,
+  BackupListQuerySchema,
+  BackupPreviewSchema,
+  BulkDeleteBodySchema,
+  BulkDeleteFormSchema,
+  BulkDeleteResultSchema,
   ImportResultSchema,
   ScheduleStatusSchema,
   UPLOAD_BODY,
@@ -43,6 +55,9 @@ type BackupRoutesEngine = Pick<
   | "setPinned"
   | "storeUpload"
   | "importBackup"
+  | "previewBackup"
+  | "findBackups"
+  | "deleteBackups"
   | "importUpload"
   | "checkUploadStart"
   | "uploadTempPath"
@@ -71,9 +86,39 @@ const listRoute = createRoute({
   operationId: "listBackups",
   tags,
   security,
-  summary: "List backups, newest first",
-  description: "Every backup in the backup folder with its metadata, newest first. Hand-dropped files are listed with trigger `unknown`.",
-  responses: { 200: jsonResponse(BackupListSchema, "The backups in the backup folder"), ...errorResponses(401, 403) },
+  summary: "List backups, newest first; filter, sort and page",
+  description:
+    "Without parameters: every backup, newest first. With any of `trigger`, `sort`, `order`, `limit`, `cursor`: one " +
+    "page (default 50) of the matching backups; the body is still an array, the paging is in the headers: " +
+    "`X-Total-Count` and `X-Total-Bytes` (matching backups), `X-Next-Cursor` and `Link: <…>; rel=\"next\"` " +
+    "(absent on the last page), `X-Free-Bytes` (room left on the backup disk). Served from an in-memory index of the folder.",
+  request: { query: BackupListQuerySchema },
+  responses: {
+    200: {
+      ...jsonResponse(BackupListSchema, "The backups (one page of them when paging)"),
+      headers: z.object({
+        "X-Total-Count": z.string().openapi({ description: "Backups matching the filter" }),
+        "X-Total-Bytes": z.string().openapi({ description: "Their bytes on disk" }),
+        "X-Next-Cursor": z.string().optional().openapi({ description: "Pass as `cursor` for the next page" }),
+        Link: z.string().optional().openapi({ description: '`<…>; rel="next"` while there are more' }),
+        "X-Free-Bytes": z.string().optional().openapi({ description: "Free space on the backup disk, when known" }),
+      }),
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const bulkDeleteRoute = createRoute({
+  method: "post",
+  path: "/api/backups/delete",
+  operationId: "deleteBackups",
+  tags,
+  security,
+  summary: "Delete several backups",
+  description: "Each backup is deleted or refused on its own (pinned, being imported, not there); the answer says which and why.",
+  middleware: [jsonOnly],
+  request: { body: jsonBody(BulkDeleteBodySchema) },
+  responses: { 200: jsonResponse(BulkDeleteResultSchema, "What was deleted and what was refused"), ...errorResponses(400, 401, 403) },
 });
 
 const createBackupRoute = createRoute({
@@ -183,6 +228,20 @@ const importByNameRoute = createRoute({
   responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422) },
 });
 
+const previewRoute = createRoute({
+  method: "get",
+  path: "/api/backups/{name}/preview",
+  operationId: "previewBackup",
+  tags,
+  security,
+  summary: "What restoring a backup would do (changes nothing)",
+  description:
+    "A dry run of the import into a scratch database: the backup's kind, its checksum against the one recorded, rows per " +
+    "table next to the live database's, the admin accounts that would exist afterwards, or why the import would refuse it.",
+  request: nameParams,
+  responses: { 200: jsonResponse(BackupPreviewSchema, "The preview"), ...errorResponses(400, 401, 403, 404) },
+});
+
 const pinRoute = createRoute({
   method: "post",
   path: "/api/backups/{name}/pin",
@@ -231,6 +290,15 @@ function actorOf(c: Context<AppEnv>): string {
   return principalOf(c).username;
 }
 
+/** The filter and sort of a list query, as strings (for the `Link` of the next page). */
+function filterOf(query: BackupListQuery): Record<string, string> {
+  const filter: Record<string, string> = {};
+  if (query.trigger !== undefined) filter.trigger = query.trigger;
+  if (query.sort !== undefined) filter.sort = query.sort;
+  if (query.order !== undefined) filter.order = query.order;
+  return filter;
+}
+
 /** Tells the page's table and status card to refresh themselves. */
 function announceChange(c: Context<AppEnv>): void {
   c.header("HX-Trigger", BACKUPS_CHANGED);
@@ -266,9 +334,30 @@ export function backupRoutes(opts: BackupRoutesOptions) {
 
   /** One handler per action, shared by both faces; each is typed by its API route. */
   const list: FaceHandler<typeof listRoute> = async (c) => {
-    const backups = await engine.listBackups();
-    if (isApi(c)) return c.json(backups, 200);
-    return c.html(<BackupTable backups={backups} busy={busy()} />);
+    const query = c.req.valid("query");
+    const paging = Object.values(query).some((v) => v !== undefined);
+    // Without parameters the API lists everything, as it always has; the page shows a page at a time.
+    const limit = query.limit ?? (isApi(c) ? (paging ? DEFAULT_PAGE_SIZE : Number.MAX_SAFE_INTEGER) : PAGE_SIZE);
+    const page = await engine.findBackups({ ...query, limit });
+    c.header("X-Total-Count", String(page.total));
+    c.header("X-Total-Bytes", String(page.totalBytes));
+    if (page.usage.freeBytes !== null) c.header("X-Free-Bytes", String(page.usage.freeBytes));
+    if (page.nextCursor) {
+      c.header("X-Next-Cursor", page.nextCursor);
+      const next = new URLSearchParams({ ...filterOf(query), limit: String(limit), cursor: page.nextCursor });
+      c.header("Link", `<${c.req.path}?${next}>; rel="next"`);
+    }
+    if (isApi(c)) return c.json(page.items, 200);
+    const view = { trigger: query.trigger, sort: query.sort, order: query.order };
+    // "Load more" asks with a cursor: only the next rows (and the next "load more").
+    if (query.cursor) return c.html(<BackupRows page={page} busy={busy()} view={view} shown={Number(c.req.query("shown") ?? 0)} />);
+    return c.html(<BackupTable page={page} busy={busy()} view={view} />);
+  };
+
+  // Bulk delete: the API takes JSON; the page's form sends its ticked checkboxes (checked
+  // by the same schema, see BulkDeleteFormSchema). One engine verb, one message.
+  const bulkDelete: RouteHandler<typeof bulkDeleteRoute, AppEnv> = async (c) => {
+    return c.json(await engine.deleteBackups(c.req.valid("json").names), 200);
   };
 
   const create: FaceHandler<typeof createBackupRoute> = async (c) => {
@@ -296,8 +385,11 @@ export function backupRoutes(opts: BackupRoutesOptions) {
       c.header("Location", `/api/backups/${encodeURIComponent(backup.name)}`);
       return c.json(backup, 201);
     }
-    announceChange(c);
-    return c.html(<StoredUploadView backup={backup} />, 201);
+    // "Store and import" on the page: the stored copy is previewed, and imported once confirmed there.
+    const thenPreview = c.req.query("then") === "preview";
+    if (thenPreview) c.header("HX-Trigger", JSON.stringify({ [BACKUPS_CHANGED]: null, "open-preview": { name: backup.name } }));
+    else announceChange(c);
+    return c.html(<StoredUploadView backup={backup} thenPreview={thenPreview} />, 201);
   };
 
   const importUpload: FaceHandler<typeof importUploadRoute> = async (c) => {
@@ -327,6 +419,12 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     announceChange(c);
     // 200 with no row: htmx swaps the row away (a 204 would swap nothing).
     return c.html(<StatusMessage message={`Backup ${name} deleted.`} />, 200);
+  };
+
+  const preview: FaceHandler<typeof previewRoute> = async (c) => {
+    const preview = await engine.previewBackup(c.req.valid("param").name);
+    if (isApi(c)) return c.json(preview, 200);
+    return c.html(<PreviewView preview={preview} purpose={c.req.query("purpose") === "undo" ? "undo" : "restore"} />);
   };
 
   const pin: FaceHandler<typeof pinRoute> = async (c) => {
@@ -375,6 +473,12 @@ export function backupRoutes(opts: BackupRoutesOptions) {
   routes.openAPIRegistry.registerComponent("schemas", UPLOAD_BODY_COMPONENT.name, UPLOAD_BODY_COMPONENT.schema);
   // Static paths before `{name}` ones: the first matching handler answers.
   serve(listRoute, `${PAGE}/table`, list);
+  routes.openapi(bulkDeleteRoute, bulkDelete);
+  routes.post(`${PAGE}/delete`, validate("form", BulkDeleteFormSchema), async (c) => {
+    const result = await engine.deleteBackups(c.req.valid("form").names);
+    announceChange(c);
+    return c.html(<BulkDeleteMessage result={result} />);
+  });
   serve(createBackupRoute, PAGE, create);
   serve(statusRoute, `${PAGE}/status`, status);
   serve(uploadRoute, `${PAGE}/upload`, upload);
@@ -382,13 +486,14 @@ export function backupRoutes(opts: BackupRoutesOptions) {
   serve(downloadRoute, `${PAGE}/{name}/download`, download);
   serve(deleteRoute, `${PAGE}/{name}`, remove);
   serve(importByNameRoute, `${PAGE}/{name}/import`, importByName);
+  serve(previewRoute, `${PAGE}/{name}/preview`, preview);
   serve(pinRoute, `${PAGE}/{name}/pin`, pin);
   serve(unpinRoute, `${PAGE}/{name}/pin`, unpin);
 
   // The page itself: what the list and status handlers show, in the layout.
   routes.get(PAGE, async (c) => {
-    const [backups, status] = await Promise.all([engine.listBackups(), scheduleStatus()]);
-    const props = { backups, status, maxUploadBytes: opts.config.maxUploadBytes };
+    const [page, status] = await Promise.all([engine.findBackups({ limit: PAGE_SIZE }), scheduleStatus()]);
+    const props = { page, status, maxUploadBytes: opts.config.maxUploadBytes };
     return renderPage(
       c,
       () => <BackupsPage {...props} viewer={viewerOf(c)!} assetVersion={opts.assetVersion} />,

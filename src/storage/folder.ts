@@ -40,6 +40,20 @@ interface NewBackupInfo {
   restoreProblems?: string[];
 }
 
+/** A listing read less than this after the folder last changed is checked again next time (see `list`). */
+const RACY_MS = 2000;
+/**
+ * How long a listing may go without looking at a known backup's files again:
+ * a pin changed by another instance, or a file edited by hand in place, shows
+ * within this time (a new or removed backup shows at once).
+ */
+const FULL_SCAN_MS = 60_000;
+
+/** Newest first; the name breaks ties (newer `-2` names first). */
+function newestFirst(a: BackupMeta, b: BackupMeta): number {
+  return a.createdAt === b.createdAt ? b.name.localeCompare(a.name) : b.createdAt.localeCompare(a.createdAt);
+}
+
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === "ENOENT";
 }
@@ -109,16 +123,80 @@ export function createBackupStorage(dir: string): BackupStorage {
     }
   }
 
-  async function list(): Promise<BackupMeta[]> {
-    const entries = await fs.readdir(resolved, { withFileTypes: true });
-    const out: BackupMeta[] = [];
-    for (const e of entries) {
-      if (!e.isFile() || !isSafeBackupName(e.name)) continue;
-      const st = await statRegular(e.name);
-      if (!st) continue;
-      out.push(metaOf(e.name, st, await readSidecar(e.name)));
+  /**
+   * The in-memory index of the folder. Reading every sidecar on every listing
+   * costs ~0.3 ms per backup, so the listing is kept here and rebuilt only
+   * when the folder changed: any backup or sidecar added, removed or replaced
+   * (sidecars are written by rename) changes the directory's mtime, whoever
+   * did it (another instance, the CLI, a person). A rebuild re-reads only the
+   * entries whose file or sidecar changed (size, mtime, inode).
+   *
+   * File times have a coarse clock: two changes within one tick leave the
+   * same mtime. A listing is trusted without a look at the folder only when
+   * the directory's mtime was older than `RACY_MS` at the time it was read
+   * (the "racy" rule git uses for its index).
+   */
+  const entries = new Map<string, { key: string; meta: BackupMeta }>();
+  let snapshot: { dirMtimeNs: bigint; trusted: boolean; items: BackupMeta[] } | null = null;
+  let lastFullScan = 0;
+
+  /** Forgets what is known of `name` after a change made here; the next listing reads it again. */
+  function invalidate(name: string): void {
+    snapshot = null;
+    entries.delete(name);
+  }
+
+  async function statKey(name: string): Promise<string | null> {
+    try {
+      const st = await fs.lstat(pathOf(name), { bigint: true });
+      return st.isFile() ? `${st.size}:${st.mtimeNs}:${st.ino}` : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
     }
-    return out.sort((a, b) => (a.createdAt === b.createdAt ? b.name.localeCompare(a.name) : b.createdAt.localeCompare(a.createdAt)));
+  }
+
+  async function list(): Promise<BackupMeta[]> {
+    const started = Date.now();
+    const dirStat = await fs.stat(resolved, { bigint: true });
+    if (snapshot && snapshot.trusted && snapshot.dirMtimeNs === dirStat.mtimeNs) return snapshot.items.slice();
+    // New and removed names show in the directory itself; a known backup's files are looked at
+    // again at most every FULL_SCAN_MS (this process's own changes forget the entry at once).
+    const full = started - lastFullScan >= FULL_SCAN_MS;
+    if (full) lastFullScan = started;
+    const names = (await fs.readdir(resolved, { withFileTypes: true }))
+      .filter((e) => e.isFile() && isSafeBackupName(e.name))
+      .map((e) => e.name);
+    const seen = new Set(names);
+    for (const name of entries.keys()) if (!seen.has(name)) entries.delete(name);
+    const items: BackupMeta[] = [];
+    // A few stats at a time: thousands of files must not queue thousands of requests at once.
+    for (let i = 0; i < names.length; i += 64) {
+      const batch = await Promise.all(
+        names.slice(i, i + 64).map(async (name) => {
+          const cached = full ? undefined : entries.get(name);
+          if (cached) return cached.meta;
+          const [fileKey, sidecarKey] = await Promise.all([statKey(name), statKey(name + SIDECAR_SUFFIX)]);
+          if (fileKey === null) {
+            entries.delete(name);
+            return null;
+          }
+          const key = `${fileKey}|${sidecarKey ?? "-"}`;
+          const known = entries.get(name);
+          if (known && known.key === key) return known.meta;
+          const st = await statRegular(name);
+          if (!st) return null;
+          const meta = metaOf(name, st, sidecarKey === null ? null : await readSidecar(name));
+          entries.set(name, { key, meta });
+          return meta;
+        }),
+      );
+      for (const m of batch) if (m) items.push(m);
+    }
+    items.sort(newestFirst);
+    const racy = started - Number(dirStat.mtimeNs / 1_000_000n) < RACY_MS;
+    snapshot = { dirMtimeNs: dirStat.mtimeNs, trusted: !racy, items };
+    return items.slice();
   }
 
   async function get(name: string): Promise<BackupMeta> {
@@ -158,6 +236,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       }
     }
     if (!name) throw new ConflictError(`Too many backups named ${base}${ext} in the same second.`);
+    invalidate(name);
     await fs.rm(tempPath, { force: true });
     const sidecar: Sidecar = {
       format: 1,
@@ -183,6 +262,7 @@ export function createBackupStorage(dir: string): BackupStorage {
 
   async function remove(name: string): Promise<void> {
     await get(name);
+    invalidate(name);
     await fs.rm(pathOf(name), { force: true });
     await fs.rm(pathOf(name + SIDECAR_SUFFIX), { force: true });
     await syncDir(resolved);
@@ -190,6 +270,7 @@ export function createBackupStorage(dir: string): BackupStorage {
 
   async function setPinned(name: string, pinned: boolean): Promise<BackupMeta> {
     const meta = await get(name);
+    invalidate(name);
     const current = await readSidecar(name);
     await writeSidecar(name, {
       format: 1,

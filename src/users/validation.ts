@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ValidationError } from "../errors.ts";
 
 /** Messages say what is expected; the field name is added by whoever reports the issue. */
 const required = (what: string) => (issue: { input: unknown }) =>
@@ -65,6 +66,21 @@ export const changePasswordSchema = z.strictObject({
   currentPassword: z.string({ error: required("a string") }).min(1, { error: "is required" }).max(1024),
   newPassword: passwordSchema,
 });
+
+/** The same `ValidationError` with its field named as a form shows it (`labels`); anything else unchanged. */
+export function relabelError(err: unknown, labels: Readonly<Record<string, string>>): unknown {
+  if (!(err instanceof ValidationError) || !err.field || !labels[err.field]) return err;
+  const prefix = `${err.field}: `;
+  if (!err.message.startsWith(prefix)) return err;
+  return new ValidationError(`${labels[err.field]}: ${err.message.slice(prefix.length)}`, err.field);
+}
+
+/** The account page's labels of those fields, for its error messages. */
+export const CHANGE_PASSWORD_LABELS = {
+  currentPassword: "Current password",
+  newPassword: "New password",
+  confirmPassword: "Repeat new password",
+} as const;
 
 /** The same from the account page, with a confirmation field. */
 export const changePasswordFormSchema = z

@@ -35,7 +35,7 @@ describe("backups page in a real browser", () => {
 
     // Back up now: the new row appears, the status says so.
     await page.getByRole("button", { name: "Back up now" }).click();
-    const rows = page.locator("#backup-table tbody tr");
+    const rows = page.locator("#backup-table tbody tr[data-name]");
     await until(() => rows.count()).toBe(1);
     await until(() => page.locator("#status").textContent()).toMatch(/Backup lifeboat-\d{8}-\d{6}-manual\.sql taken/);
     const listed = await lb.app.request("/api/backups", { headers: { Cookie: await sessionCookie() } });
@@ -87,7 +87,15 @@ describe("backups page in a real browser", () => {
     await lb.db.execute("INSERT INTO notes (body) VALUES ('written after the backup')");
     await page.locator("#upload-file").setInputFiles({ name: "restore.sql", mimeType: "application/sql", buffer: downloaded });
     await page.getByRole("button", { name: "Store and import" }).click();
+    // The stored copy is previewed in an in-page dialog; the import is confirmed there.
+    const preview = page.getByRole("dialog");
+    await preview.getByRole("button", { name: "Import this backup" }).waitFor();
+    const previewText = (await preview.textContent())!;
+    expect(previewText).toContain("The current database will be replaced");
+    expect(previewText).toContain("safety backup");
+    await preview.getByRole("button", { name: "Import this backup" }).click();
     await until(() => page.locator("#upload-result").textContent()).toContain("Imported lifeboat-");
+    expect(await preview.isVisible()).toBe(false);
     const result = (await page.locator("#upload-result").textContent())!;
     expect(result).toMatch(/Tables\s*\d+/);
     expect(result).toMatch(/Rows\s*\d+/);
@@ -101,8 +109,6 @@ describe("backups page in a real browser", () => {
     expect(progress.max).toBeGreaterThan(downloaded.length);
     expect(progress.value).toBe(progress.max);
     expect(progress.hidden).toBe(true);
-    expect(dialogs.at(-1)).toContain("The current database will be replaced");
-    expect(dialogs.at(-1)).toContain("safety backup");
     expect(await notes()).toEqual(["first", "second", "third"]);
     // The table refreshed by itself: the original, the stored upload and the safety backup.
     await until(() => rows.count()).toBe(3);

@@ -340,12 +340,15 @@ describe("a user's own account", () => {
     const wrong = await post({ currentPassword: "not my password", newPassword: NEW, confirmPassword: NEW });
     expect(wrong.status).toBe(400);
     expect(wrong.headers.get("hx-retarget")).toBe("#password-error");
-    expect(await wrong.text()).toContain("currentPassword: is not your current password");
+    expect(await wrong.text()).toContain("Current password: is not your current password");
     const mismatch = await post({ currentPassword: PW, newPassword: NEW, confirmPassword: NEW + "!" });
     expect(mismatch.status).toBe(400);
-    expect(await mismatch.text()).toContain("confirmPassword: does not match the new password");
+    const mismatchText = await mismatch.text();
+    // Fields are named as the form labels them, never by their internal names.
+    expect(mismatchText).toContain("Repeat new password: does not match the new password");
+    expect(mismatchText).not.toContain("confirmPassword");
     const short = await post({ currentPassword: PW, newPassword: "short", confirmPassword: "short" });
-    expect(await short.text()).toContain("newPassword: must be at least 12 characters long");
+    expect(await short.text()).toContain("New password: must be at least 12 characters long");
     expect(await lb.users.authenticate("wendy", PW)).not.toBeNull();
     expect((await lb.users.listAudit()).filter((a) => a.action === "user.password")).toEqual([]);
   });

@@ -99,6 +99,7 @@ describe("access to the backups routes", () => {
       ["GET", `/api/backups/${n}`],
       ["DELETE", `/api/backups/${n}`],
       ["POST", `/api/backups/${n}/import`],
+      ["GET", `/api/backups/${n}/preview`],
       ["POST", `/api/backups/${n}/pin`],
       ["DELETE", `/api/backups/${n}/pin`],
     ];
@@ -128,6 +129,7 @@ describe("access to the backups routes", () => {
       ["GET", `/admin/backups/${n}/download`],
       ["DELETE", `/admin/backups/${n}`],
       ["POST", `/admin/backups/${n}/import`],
+      ["GET", `/admin/backups/${n}/preview`],
       ["POST", `/admin/backups/${n}/pin`],
       ["DELETE", `/admin/backups/${n}/pin`],
     ];
@@ -543,7 +545,11 @@ describe("the page and its fragments", () => {
     expect(html).toMatch(/\d+(\.\d)? (B|kB|MB)/);
     expect(html).toContain(`>${b.sha256!.slice(0, 12)}</code>`);
     expect(html).toContain(`href="/admin/backups/${encodeURIComponent(b.name)}/download"`);
-    expect(html).toMatch(/hx-confirm="Import [^"]+current database will be replaced[^"]+safety backup[^"]+"/);
+    // Import opens the restore preview (an in-page dialog), where it is confirmed.
+    expect(html).toMatch(new RegExp(`<button[^>]*aria-label="Import ${b.name.replace(/\./g, "\\.")}"[^>]*aria-haspopup="dialog"[^>]*data-preview="${b.name.replace(/\./g, "\\.")}"`));
+    expect(html).toContain('<dialog id="preview-dialog"');
+    const preview = await (await ctx.lb.app.request(`/admin/backups/${encodeURIComponent(b.name)}/preview`, { headers: htmx(ctx.adminCookie) })).text();
+    expect(preview).toMatch(/current database will be replaced[^<]+safety backup/);
     expect(html).toMatch(/hx-confirm="Delete [^"]+cannot be undone/);
     expect(html).toContain(`aria-label="Pin ${b.name}"`);
   });

@@ -30,22 +30,52 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
+export interface ServedLifeboat {
+  url: string;
+  server: ServerType;
+  /** Stops serving (open connections are cut, as when the process dies); the port stays ours to restart on. */
+  stop(): Promise<void>;
+  /** Serves again on the same port, as a restarted server would. */
+  restart(): Promise<void>;
+}
+
+function listen(lb: TestLifeboat, port: number): Promise<ServerType> {
+  return new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: lb.app.fetch, port, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+}
+
+function close(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
 /**
  * Serves a test Lifeboat on a free 127.0.0.1 port in this process with
  * `@hono/node-server`, as `npm start` would. Stopped after the test.
  */
-export async function serveLifeboat(lb: TestLifeboat): Promise<{ url: string; server: ServerType }> {
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: lb.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+export async function serveLifeboat(lb: TestLifeboat): Promise<ServedLifeboat> {
+  let server: ServerType | null = await listen(lb, 0);
+  const port = (server.address() as AddressInfo).port;
+  const served: ServedLifeboat = {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    async stop() {
+      if (!server) return;
+      const s = server;
+      server = null;
+      await close(s);
+    },
+    async restart() {
+      if (server) return;
+      server = await listen(lb, port);
+      served.server = server;
+    },
+  };
+  cleanups.push(() => served.stop());
+  return served;
 }
 
 export interface TestBrowser {
@@ -55,17 +85,28 @@ export interface TestBrowser {
   errors: string[];
 }
 
+/** Signs in through the form and waits for the page the sign-in leads to. */
+export async function signIn(page: Page, url: string, credentials: { username: string; password: string }, landing = "/admin/backups"): Promise<void> {
+  await page.goto(`${url}/login?next=${encodeURIComponent(landing)}`);
+  await page.getByLabel("Username").fill(credentials.username);
+  await page.getByLabel("Password").fill(credentials.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${url}${landing}`);
+}
+
 /**
  * Starts headless chromium with a fresh profile (user-data dir in a temp
  * folder) and opens one page. Closed after the test.
  */
-export async function openBrowser(): Promise<TestBrowser> {
+export async function openBrowser(options: { bypassCSP?: boolean } = {}): Promise<TestBrowser> {
   const profile = await tempDir("lifeboat-chromium-");
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     args: CHROMIUM_ARGS,
     headless: true,
     viewport: { width: 1200, height: 900 },
+    // Only for injecting axe-core: the pages themselves are tested under their strict CSP.
+    ...(options.bypassCSP ? { bypassCSP: true } : {}),
   });
   cleanups.push(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());

@@ -61,6 +61,10 @@ export interface FinishImportOptions {
 export interface ApplyOutcome {
   tables: number;
   rows: number;
+  /** Rows per table as restored (before Lifeboat's migrations), for the restore preview. */
+  tableRows: Record<string, number>;
+  /** Enabled admin accounts after the restore; null when the result has no users table. */
+  admins: string[] | null;
   migrated: number[];
   /** Milliseconds per step (counts, migrations, integrity_check, foreign_key_check), for the debug log. */
   timings: Record<string, number>;
@@ -262,6 +266,16 @@ function migrationsDefine(migrations: readonly MigrationSpec[], table: string): 
  * table exists; `integrity_check` and `foreign_key_check`. Throws
  * `InvalidBackupError` with a readable reason; the caller rolls back.
  */
+/** Usernames of the enabled admins in the database being restored; null without a users table. */
+async function adminNames(conn: ApplyConnection): Promise<string[] | null> {
+  const exists = await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [USERS_TABLE]);
+  if (Number(exists) === 0) return null;
+  const rows = await conn.query(
+    `SELECT CAST(username AS BLOB) FROM ${USERS_TABLE} WHERE role = 'admin' AND disabled = 0 ORDER BY username`,
+  );
+  return rows.map((r) => Buffer.from(toBytes(r[0])).toString("utf8"));
+}
+
 export async function finishImport(conn: ApplyConnection, options: FinishImportOptions): Promise<ApplyOutcome> {
   const listed = (
     await conn.query(
@@ -377,5 +391,5 @@ export async function finishImport(conn: ApplyConnection, options: FinishImportO
   lap("foreignKeyCheckMs");
   let rows = 0;
   for (const t of tables) rows += counts.get(t) ?? 0;
-  return { tables: tables.length, rows, migrated, timings };
+  return { tables: tables.length, rows, tableRows: Object.fromEntries(counts), admins: await adminNames(conn), migrated, timings };
 }
