@@ -1326,7 +1326,7 @@ class DumpParser {
         return p;
       }
       case TK_LP:
-        return this.exactReal(lx, final, start);
+        return this.exactReal(lx, start);
       case TK_EOF:
         throw truncated(start);
       default:
@@ -1340,7 +1340,7 @@ class DumpParser {
    * those older sqlite3 shells misread in decimal (`realLiteral`). Only
    * numbers joined by `*`, the first one optionally signed.
    */
-  private exactReal(lx: Lexer, final: boolean, start: number): number {
+  private exactReal(lx: Lexer, start: number): number {
     const s = lx.s;
     const at = lx.start;
     let t = lx.nextSignificant();
