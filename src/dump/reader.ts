@@ -840,15 +840,7 @@ class DumpParser {
     kind: StatementKind,
     start: number,
     sql: string,
-    extra: {
-      name?: string;
-      table?: string;
-      rows?: number;
-      columns?: readonly string[];
-      pragma?: { name: string; value: string };
-      virtual?: VirtualTableSpec;
-      line?: number;
-    },
+    extra: Partial<Pick<DumpStatement, "name" | "table" | "rows" | "columns" | "pragma" | "virtual" | "line">>,
   ): void {
     this.statements++;
     this.out.push({
