@@ -77,7 +77,7 @@ describe("age encryption, interoperable with the age CLI", () => {
     expect(await recipientsOf(await loadIdentities(key.file))).toEqual([key.recipient]);
     const secret = (await fs.readFile(key.file, "utf8")).match(/AGE-SECRET-KEY-1\w+/)![0];
     await fs.writeFile(path.join(dir, "broken.txt"), secret.slice(0, -3) + "\n");
-    const err = await loadIdentities(path.join(dir, "broken.txt")).catch((e: unknown) => e as Error);
+    const err = (await loadIdentities(path.join(dir, "broken.txt")).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/line 1 .* is not an age secret key/);
     expect(err.message).not.toContain(secret.slice(0, 20));
   });
