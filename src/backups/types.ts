@@ -17,11 +17,35 @@ export interface BackupMeta {
   /** Hex sha256 of the file as stored; null when not yet known (hand-dropped file). */
   sha256: string | null;
   compressed: boolean;
+  /** Encrypted with age (`.age`): needs BACKUP_AGE_IDENTITY_FILE to be verified or imported. */
+  encrypted: boolean;
   /** Rows per table at the time of the dump, when known. */
   rowCounts: Record<string, number> | null;
   pinned: boolean;
   /** Scheduler period key (e.g. `2026-11-26`) a scheduled backup belongs to. */
   periodKey?: string | null;
+  /** When this copy was last confirmed off-site (local sidecar); absent or null when never. */
+  offsiteAt?: string | null;
+}
+
+/** Where a backup's copies are: in the local folder, in the bucket, or both. */
+export const BACKUP_LOCATIONS = ["here", "offsite", "both"] as const;
+export type BackupLocation = (typeof BACKUP_LOCATIONS)[number];
+
+/** A backup still on its way off-site. */
+export interface OffsiteCopyState {
+  /** `waiting`: queued; `uploading`: now; `failed`: the last attempt failed, another follows at `nextAttemptAt`. */
+  state: "waiting" | "uploading" | "failed";
+  attempts: number;
+  error: string | null;
+  nextAttemptAt: string | null;
+}
+
+/** One entry of the list across locations: each backup once, with where it is. */
+export interface ListedBackup extends BackupMeta {
+  location: BackupLocation;
+  /** With off-site storage on: the upload state of a backup that is here only; null otherwise. */
+  offsite: OffsiteCopyState | null;
 }
 
 export interface CreateBackupOptions {
