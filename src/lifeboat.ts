@@ -28,6 +28,8 @@ export interface BootOptions {
   logWrite?: (line: string) => void;
   /** Timers of the backup schedule and change backups (tests move time with their own). */
   timers?: Timers;
+  /** Off-site retries: their timers and waits (tests make them short); defaults suit production. */
+  offsite?: { timers?: Timers; retryDelaysMs?: readonly number[] };
   /** Tuning of automatic backups (quiet window, lease, waits); defaults suit production. */
   scheduler?: SchedulerOptions;
   /**
@@ -73,8 +75,17 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
   const db = await openDatabase(config);
   const timers = options.timers ?? systemTimers;
   const writeGate = createWriteGate(timers);
-  const backups = createBackupEngine({ config, db, logger, clock, writeGate });
+  const backups = createBackupEngine({
+    config,
+    db,
+    logger,
+    clock,
+    writeGate,
+    timers: options.offsite?.timers ?? timers,
+    ...(options.offsite?.retryDelaysMs ? { offsiteRetryDelaysMs: options.offsite.retryDelaysMs } : {}),
+  });
   try {
+    await backups.start();
     const leftovers = await backups.cleanupTemporaryFiles();
     if (leftovers.length > 0) logger.info("removed leftover temporary files", { files: leftovers });
     // Pending migrations on a database that holds data: back it up first.
@@ -121,7 +132,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     events,
     backups,
     scheduler,
-    readinessChecks: [scheduler.readinessCheck()],
+    readinessChecks: [scheduler.readinessCheck(), ...(config.offsite ? [scheduler.offsiteReadinessCheck()] : [])],
   });
   try {
     // Arms the timer and, in the background, takes a missed scheduled backup.

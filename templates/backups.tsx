@@ -1,4 +1,4 @@
-import type { BackupMeta, EngineActivity, ImportResult } from "../src/backups/types.ts";
+import type { BackupMeta, EngineActivity, ImportResult, ListedBackup } from "../src/backups/types.ts";
 import type { LastRun, ScheduleStatus } from "../src/schedule/status.ts";
 import { Layout, type Viewer } from "./layout.tsx";
 
@@ -77,9 +77,39 @@ function activityLabel(a: EngineActivity): string {
 }
 
 export interface BackupRowProps {
-  backup: BackupMeta;
+  /** A listed backup (with where it is), or a local one just pinned/stored. */
+  backup: BackupMeta & Partial<Pick<ListedBackup, "location" | "offsite">>;
   /** Something runs: conflicting buttons are disabled. */
   busy: boolean;
+}
+
+const LOCATION_LABELS: Record<ListedBackup["location"], string> = { here: "here", offsite: "off-site", both: "here + off-site" };
+
+/** What a delete removes, in words (the confirmation says it before anything goes). */
+function deleteWarning(b: BackupRowProps["backup"]): string {
+  if (b.location === "both") return `Delete ${b.name}? Both copies are removed: the one here and the off-site one. This cannot be undone.`;
+  if (b.location === "offsite") return `Delete ${b.name}? The off-site copy (its only copy) is removed from the bucket. This cannot be undone.`;
+  return `Delete ${b.name}? The file is removed from the backup folder; this cannot be undone.`;
+}
+
+/** Where the copies are, and for a backup on its way off-site, how that goes. */
+function LocationCell({ b }: { b: BackupRowProps["backup"] }) {
+  const pending = b.offsite;
+  return (
+    <td data-label="Where">
+      <span class={`badge location-${b.location ?? "here"}`}>{LOCATION_LABELS[b.location ?? "here"]}</span>
+      {pending && (
+        <span class={pending.state === "failed" ? "offsite-pending error" : "offsite-pending muted"} title={pending.error ?? undefined}>
+          {" "}
+          {pending.state === "failed"
+            ? `not off-site yet: ${pending.error ?? "upload failed"} (attempt ${pending.attempts}, retrying)`
+            : pending.state === "uploading"
+              ? "copying off-site…"
+              : "waiting to go off-site"}
+        </span>
+      )}
+    </td>
+  );
 }
 
 /** One backup: what it is, and download / import / pin / delete. */
@@ -99,6 +129,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
         {formatBytes(b.size)}
       </td>
       <td data-label="Trigger">{TRIGGER_LABELS[b.trigger] ?? b.trigger}</td>
+      {b.location !== undefined && <LocationCell b={b} />}
       <td class="hide-narrow" data-label="Checksum">
         {b.sha256 ? (
           <code title={`SHA-256 ${b.sha256}`}>{b.sha256.slice(0, 12)}</code>
@@ -144,7 +175,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
             hx-delete={base}
             hx-target="closest tr"
             hx-swap="outerHTML"
-            hx-confirm={`Delete ${b.name}? The file is removed from the backup folder; this cannot be undone.`}
+            hx-confirm={deleteWarning(b)}
             aria-label={`Delete ${b.name}`}
             disabled={b.pinned}
             title={b.pinned ? "Pinned backups cannot be deleted; unpin it first" : undefined}
@@ -158,7 +189,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
 }
 
 /** The table of backups (or the empty state); refreshes itself after each action. */
-export function BackupTable(props: { backups: BackupMeta[]; busy: boolean }) {
+export function BackupTable(props: { backups: ListedBackup[]; busy: boolean }) {
   return (
     <div
       id="backup-table"
@@ -182,6 +213,7 @@ export function BackupTable(props: { backups: BackupMeta[]; busy: boolean }) {
                 Size
               </th>
               <th scope="col">Trigger</th>
+              <th scope="col">Where</th>
               <th scope="col" class="hide-narrow">
                 Checksum
               </th>
@@ -295,8 +327,30 @@ export function BackupStatusCard(props: { status: ScheduleStatus }) {
             <LocalTime iso={status.pendingChange.dueAt} />
           </li>
         )}
+        {status.offsite && <OffsiteLine offsite={status.offsite} />}
       </ul>
     </section>
+  );
+}
+
+/** Off-site storage in one line: where, whether it answers, what is still on its way. */
+function OffsiteLine({ offsite }: { offsite: NonNullable<ScheduleStatus["offsite"]> }) {
+  const waiting = offsite.pending.length;
+  const failing = offsite.pending.filter((p) => p.state === "failed");
+  return (
+    <li id="offsite-status" class={offsite.reachable && failing.length === 0 ? undefined : "error"}>
+      Off-site copies: <code>{offsite.location}</code>{" "}
+      {!offsite.reachable ? (
+        <strong class="error">unavailable: {offsite.error}</strong>
+      ) : waiting === 0 ? (
+        <span>every backup is off-site</span>
+      ) : (
+        <span>
+          {waiting} backup{waiting === 1 ? "" : "s"} not off-site yet
+          {failing[0]?.error ? ` (last error: ${failing[0].error})` : ""}
+        </span>
+      )}
+    </li>
   );
 }
 
@@ -389,7 +443,7 @@ export function StoredUploadView(props: { backup: BackupMeta }) {
 }
 
 export interface BackupsPageProps {
-  backups: BackupMeta[];
+  backups: ListedBackup[];
   status: ScheduleStatus;
   maxUploadBytes: number;
   viewer: Viewer;

@@ -4,7 +4,7 @@ import type { Clock, TimerHandle, Timers } from "../clock.ts";
 import { InvalidBackupError, NotFoundError, OffsiteError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { S3Store } from "../storage/s3.ts";
-import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger, type OffsiteCopyState } from "./types.ts";
+import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger, type OffsiteCopyResult, type OffsiteCopyState } from "./types.ts";
 
 /**
  * The off-site copy: every backup written here is uploaded to the bucket as
@@ -41,11 +41,6 @@ export interface OffsiteOptions {
   /** Called once per upload attempt that failed, and once when a failed upload finally succeeds. */
   onCopyResult?: (result: OffsiteCopyResult) => void;
 }
-
-/** What an upload attempt ended with (for events, the log and the webhook). */
-export type OffsiteCopyResult =
-  | { ok: true; name: string; trigger: BackupMeta["trigger"]; attempts: number; at: string }
-  | { ok: false; name: string; trigger: BackupMeta["trigger"]; attempts: number; at: string; error: string; permanent: boolean; nextAttemptAt: string | null };
 
 /** The off-site part of `GET /api/backups/status`. */
 export interface OffsiteStatus {

@@ -134,5 +134,22 @@ export type BackupEngineEvent =
   | ({ type: "backup.created" } & Extract<BackupOutcome, { ok: true }>)
   | ({ type: "backup.failed" } & Extract<BackupOutcome, { ok: false }>)
   | { type: "backup.deleted"; name: string }
+  | ({ type: "backup.offsite_copied" } & Extract<OffsiteCopyResult, { ok: true }>)
+  | ({ type: "backup.offsite_failed" } & Extract<OffsiteCopyResult, { ok: false }>)
   | ({ type: "import.completed" } & Extract<ImportOutcome, { ok: true }>)
   | ({ type: "import.failed" } & Extract<ImportOutcome, { ok: false }>);
+
+/** What one off-site upload attempt ended with (events, the log, the webhook). */
+export type OffsiteCopyResult =
+  | { ok: true; name: string; trigger: BackupTrigger | "unknown"; attempts: number; at: string }
+  | {
+      ok: false;
+      name: string;
+      trigger: BackupTrigger | "unknown";
+      attempts: number;
+      at: string;
+      error: string;
+      /** Retrying cannot help until the configuration changes (credentials, bucket). */
+      permanent: boolean;
+      nextAttemptAt: string | null;
+    };

@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { isSafeBackupName, SAFE_NAME_RE } from "../storage/names.ts";
-import { BACKUP_TRIGGERS, type BackupMeta, type EngineActivity, type ImportResult } from "../backups/types.ts";
+import {
+  BACKUP_LOCATIONS,
+  BACKUP_TRIGGERS,
+  type BackupMeta,
+  type EngineActivity,
+  type ImportResult,
+  type ListedBackup,
+} from "../backups/types.ts";
 import { agree, type Exact } from "../http/openapi.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
 
@@ -31,14 +38,34 @@ export const BackupMetaSchema = z
     }),
     actor: z.string().nullable().openapi({ description: "Who caused it (a username, `scheduler`, `cli`)", example: "admin" }),
     sha256: z.string().nullable().openapi({ description: "Hex SHA-256 of the file as stored; null when not yet known" }),
-    compressed: z.boolean().openapi({ description: "True for `.sql.gz` files" }),
+    compressed: z.boolean().openapi({ description: "True for `.sql.gz` (and `.sql.gz.age`) files" }),
+    encrypted: z.boolean().openapi({ description: "True for age-encrypted `.age` files" }),
     rowCounts: z.record(z.string(), z.number().int()).nullable().openapi({ description: "Rows per table at the time of the dump" }),
     pinned: z.boolean().openapi({ description: "Pinned backups are never removed by retention" }),
     periodKey: z.string().nullable().optional().openapi({ description: "Scheduled period this backup belongs to" }),
+    offsiteAt: z.string().nullable().optional().openapi({ format: "date-time", description: "When this copy was confirmed in the off-site bucket" }),
   })
   .openapi("Backup");
 
-export const BackupListSchema = z.array(BackupMetaSchema).openapi("BackupList", { description: "Newest first" });
+const OffsiteCopyStateSchema = z
+  .object({
+    state: z.enum(["waiting", "uploading", "failed"]),
+    attempts: z.number().int(),
+    error: z.string().nullable(),
+    nextAttemptAt: z.string().nullable().openapi({ format: "date-time" }),
+  })
+  .openapi("OffsiteCopyState", { description: "A backup on its way off-site" });
+
+export const ListedBackupSchema = BackupMetaSchema.extend({
+  location: z.enum(BACKUP_LOCATIONS).openapi({
+    description: "Where the copies are: `here` (the backup folder), `offsite` (the S3 bucket) or `both`",
+  }),
+  offsite: OffsiteCopyStateSchema.nullable().openapi({
+    description: "With off-site storage on: the upload state of a backup that is not off-site yet; null otherwise",
+  }),
+}).openapi("ListedBackup");
+
+export const BackupListSchema = z.array(ListedBackupSchema).openapi("BackupList", { description: "Each backup once, newest first" });
 
 export const ImportResultSchema = z
   .object({
@@ -93,6 +120,27 @@ export const ScheduleStatusSchema = z
       .nullable()
       .openapi({ description: "A change backup waiting for its quiet window" }),
     instance: z.string().openapi({ description: "This instance's id" }),
+    offsite: z
+      .object({
+        location: z.string().openapi({ description: "Bucket and prefix, e.g. `s3://backups/lifeboat/`", example: "s3://backups/lifeboat/" }),
+        reachable: z.boolean().openapi({ description: "False when the last call to the bucket failed" }),
+        error: z.string().nullable().openapi({ description: "Why the bucket is unavailable (e.g. refused credentials)" }),
+        lastContactAt: z.string().nullable().openapi({ format: "date-time" }),
+        pending: z.array(
+          z.object({
+            name: z.string(),
+            state: z.enum(["waiting", "uploading", "failed"]),
+            attempts: z.number().int(),
+            error: z.string().nullable(),
+            nextAttemptAt: z.string().nullable().openapi({ format: "date-time" }),
+          }),
+        ).openapi({ description: "Backups not off-site yet, oldest first" }),
+        lastUpload: z
+          .object({ name: z.string(), at: z.string().openapi({ format: "date-time" }), ok: z.boolean(), error: z.string().nullable() })
+          .nullable(),
+      })
+      .nullable()
+      .openapi({ description: "Off-site copies (BACKUP_S3_BUCKET); null when off" }),
   })
   .openapi("BackupStatus");
 
@@ -142,6 +190,7 @@ export const UPLOAD_BODY = {
 
 // Compile-time proof that the schemas and the domain types agree, both ways.
 agree<Exact<z.infer<typeof BackupMetaSchema>, BackupMeta>>();
+agree<Exact<z.infer<typeof ListedBackupSchema>, ListedBackup>>();
 agree<Exact<z.infer<typeof ImportResultSchema>, ImportResult>>();
 agree<Exact<z.infer<typeof EngineActivitySchema>, EngineActivity>>();
 agree<Exact<z.infer<typeof ScheduleStatusSchema>, ScheduleStatus>>();

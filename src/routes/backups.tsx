@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
-import type { BackupEngine } from "../backups/engine.ts";
+import type { BackupEngine, DeleteScope } from "../backups/engine.ts";
 import type { Config } from "../config.ts";
 import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonResponse } from "../http/openapi.ts";
 import { renderPage } from "../http/render.tsx";
@@ -156,7 +156,14 @@ const deleteRoute = createRoute({
   tags,
   security,
   summary: "Delete a backup",
-  request: nameParams,
+  description:
+    "Removes the backup's copies: `from=all` (default) every copy, `from=here` only the one in the backup folder, `from=offsite` only the one in the bucket. 404 when there is no copy where asked.",
+  request: {
+    ...nameParams,
+    query: z.object({
+      from: z.enum(["here", "offsite", "all"]).optional().openapi({ description: "Which copies to remove (default: all)" }),
+    }),
+  },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });
 
@@ -307,11 +314,13 @@ export function backupRoutes(opts: BackupRoutesOptions) {
 
   const remove: FaceHandler<typeof deleteRoute> = async (c) => {
     const { name } = c.req.valid("param");
-    await engine.deleteBackup(name);
+    const from: DeleteScope = c.req.valid("query").from ?? "all";
+    const { removed } = await engine.deleteBackup(name, { from });
     if (isApi(c)) return c.body(null, 204);
     announceChange(c);
+    const where = removed.length === 2 ? " (here and off-site)" : removed[0] === "offsite" ? " (off-site)" : "";
     // 200 with no row: htmx swaps the row away (a 204 would swap nothing).
-    return c.html(<StatusMessage message={`Backup ${name} deleted.`} />, 200);
+    return c.html(<StatusMessage message={`Backup ${name} deleted${where}.`} />, 200);
   };
 
   const pin: FaceHandler<typeof pinRoute> = async (c) => {
