@@ -194,6 +194,9 @@ export function createOffsite(options: OffsiteOptions): Offsite {
   const queue = new Map<string, Job>();
   let timer: TimerHandle | null = null;
   let timerAt = Infinity;
+  /** Jobs due at or before this are run even if the injected clock has not moved that far (the timer fired). */
+  let dueMark = -Infinity;
+  const nowMs = () => Math.max(clock.now().getTime(), dueMark);
   let running: Promise<void> | null = null;
   let closed = false;
   let reachable = true;
@@ -231,7 +234,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
 
   function schedule(): void {
     if (closed || running) return;
-    const now = clock.now().getTime();
+    const now = nowMs();
     const ready = [...queue.values()].filter((j) => j.state !== "uploading");
     if (ready.length === 0) return;
     const next = Math.min(...ready.map((j) => j.nextAt));
@@ -250,6 +253,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
     timerAt = next;
     timer = timers.setTimeout(() => {
       timer = null;
+      dueMark = Math.max(dueMark, timerAt);
       timerAt = Infinity;
       schedule();
     }, next - now);
@@ -258,7 +262,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
   async function drain(): Promise<void> {
     for (;;) {
       if (closed) return;
-      const now = clock.now().getTime();
+      const now = nowMs();
       const job = [...queue.values()].filter((j) => j.nextAt <= now).sort((a, b) => a.nextAt - b.nextAt || (a.name < b.name ? -1 : 1))[0];
       if (!job) return;
       await uploadOne(job);
@@ -289,7 +293,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
       const message = err instanceof Error ? err.message : String(err);
       const permanent = err instanceof OffsiteError ? err.permanent : err instanceof InvalidBackupError;
       const delay = delays[Math.min(job.attempts - 1, delays.length - 1)]!;
-      const now = clock.now();
+      const now = new Date(nowMs());
       job.state = "failed";
       job.error = message;
       job.permanent = permanent;
@@ -346,7 +350,8 @@ export function createOffsite(options: OffsiteOptions): Offsite {
   }
 
   async function list(opts: { fresh?: boolean } = {}): Promise<RemoteBackup[]> {
-    const now = clock.now().getTime();
+    // Real time, not the injected clock: this is a cache of the bucket, not a domain time.
+    const now = performance.now();
     if (!opts.fresh && cache && now - cache.at < listCacheMs) return cache.list;
     const objects = await talk(() => store.list());
     const etags = new Map(objects.map((o) => [o.name, o.etag]));
@@ -469,7 +474,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
   function enqueue(name: string): void {
     if (closed) return;
     if (!queue.has(name)) {
-      queue.set(name, { name, state: "waiting", attempts: 0, error: null, permanent: false, nextAt: clock.now().getTime() });
+      queue.set(name, { name, state: "waiting", attempts: 0, error: null, permanent: false, nextAt: nowMs() });
     }
     schedule();
   }
