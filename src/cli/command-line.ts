@@ -25,13 +25,20 @@ Commands:
   import <file>     Replace the database with a backup: a "pre-import" safety
                     backup first, then all or nothing. <file> is a backup name
                     or a path (a path is first stored as an "upload" backup).
+  restore --latest  Import the newest backup there is, here or off-site (the
+                    disaster recovery onto an empty host: same configuration,
+                    empty DATA_DIR). Off-site backups are fetched and checked.
 
 Options:
   --json            Print the result as JSON.
+  --latest          With restore: the newest backup.
   --help            Show this help.
 
 Configuration comes from the same environment variables as the server
-(DATA_DIR, DATABASE_URL, BACKUP_DIR, BACKUP_COMPRESSION, …).
+(DATA_DIR, DATABASE_URL, BACKUP_DIR, BACKUP_COMPRESSION, BACKUP_S3_*, …).
+With BACKUP_S3_BUCKET, list shows the bucket's backups too, a new backup is
+copied off-site before the command ends, and verify/import fetch an
+off-site-only backup first.
 
 Exit codes: 0 ok, 1 error, 2 usage (unknown command, missing or unknown
 file), 3 invalid backup (refused file, failed verification), 4 busy or locked
@@ -105,26 +112,30 @@ export async function runCommandLine(
     io.stdout(USAGE + "\n");
     return EXIT.ok;
   }
-  const unknownFlag = [...flags].find((f) => f !== "--json");
   const [command, file, ...extra] = args;
+  const commands = ["backup", "list", "verify", "import", "restore"];
+  const unknownFlag = [...flags].find((f) => f !== "--json" && !(f === "--latest" && command === "restore"));
   const needsFile = command === "verify" || command === "import";
   if (
     unknownFlag ||
     !command ||
-    !["backup", "list", "verify", "import"].includes(command) ||
+    !commands.includes(command) ||
     (needsFile && !file) ||
     (!needsFile && file !== undefined) ||
+    (command === "restore" && !flags.has("--latest")) ||
     extra.length > 0
   ) {
     const what = unknownFlag
       ? `unknown option ${unknownFlag}`
       : !command
         ? "no command given"
-        : !["backup", "list", "verify", "import"].includes(command)
+        : !commands.includes(command)
           ? `unknown command "${command}"`
           : needsFile && !file
             ? `${command} needs a file: a backup name or a path`
-            : "too many arguments";
+            : command === "restore" && !flags.has("--latest")
+              ? "restore needs --latest (or use import <name> for a given backup)"
+              : "too many arguments";
     io.stderr(`lifeboat: ${what}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
@@ -162,8 +173,16 @@ export async function runCommandLine(
         else {
           io.stdout(
             table([
-              ["NAME", "CREATED", "SIZE", "TRIGGER", "ACTOR", "PINNED"],
-              ...backups.map((b) => [b.name, b.createdAt, formatBytes(b.size), b.trigger, b.actor ?? "-", b.pinned ? "yes" : ""]),
+              ["NAME", "CREATED", "SIZE", "TRIGGER", "ACTOR", "WHERE", "PINNED"],
+              ...backups.map((b) => [
+                b.name,
+                b.createdAt,
+                formatBytes(b.size),
+                b.trigger,
+                b.actor ?? "-",
+                b.location === "both" ? "here+off-site" : b.location === "offsite" ? "off-site" : "here",
+                b.pinned ? "yes" : "",
+              ]),
             ]) + "\n",
           );
         }
@@ -175,6 +194,10 @@ export async function runCommandLine(
         }
         const engine = await engineFor(false);
         const b = await engine.createBackup({ trigger: "manual", actor: "cli" });
+        // The copy off-site belongs to the backup: wait for it (a failure is reported, the local backup stays).
+        await engine.offsiteIdle();
+        const copy = engine.offsiteStatus()?.pending.find((p) => p.name === b.name);
+        if (copy?.error) io.stderr(`lifeboat backup: the backup is here, but not off-site yet: ${copy.error}\n`);
         if (json) io.stdout(JSON.stringify(b, null, 2) + "\n");
         else io.stdout(`Backup created: ${path.join(config.backupDir, b.name)} (${formatBytes(b.size)}, sha256 ${b.sha256})\n`);
         return EXIT.ok;
@@ -182,6 +205,8 @@ export async function runCommandLine(
       case "verify": {
         const engine = await engineFor(false);
         const listed = await findListed(engine, file!);
+        // An off-site-only backup is fetched (streamed, sha256 checked) into the backup folder first.
+        if (listed) await engine.fetchBackup(listed.name);
         const target = listed ? path.join(config.backupDir, listed.name) : await requireFile(file!);
         const result = await engine.verifyFile(target);
         if (listed?.sha256 && listed.sha256 !== result.sha256) {
@@ -207,12 +232,28 @@ export async function runCommandLine(
         }
         return EXIT.ok;
       }
+      case "restore": {
+        const engine = await engineFor(true);
+        const latest = (await engine.listBackups())[0];
+        if (!latest) {
+          throw new UsageError(
+            `there is no backup to restore: ${config.backupDir} is empty${config.offsite ? ` and so is ${`s3://${config.offsite.bucket}/${config.offsite.prefix}`}` : " (and BACKUP_S3_BUCKET is not set)"}`,
+          );
+        }
+        if (!json) io.stdout(`Restoring the newest backup, ${latest.name} (${latest.createdAt}, ${latest.location === "offsite" ? "off-site" : "here"})…\n`);
+        const result = await engine.importBackup(latest.name, { actor: "cli" });
+        await engine.offsiteIdle();
+        if (json) io.stdout(JSON.stringify(result, null, 2) + "\n");
+        else io.stdout(`Imported ${result.source}: ${result.tables} tables, ${result.rows} rows. Safety backup: ${result.safetyBackup}\n`);
+        return EXIT.ok;
+      }
       case "import": {
         const engine = await engineFor(true);
         const listed = await findListed(engine, file!);
         const result = listed
           ? await engine.importBackup(listed.name, { actor: "cli" })
           : await engine.importFile(await requireFile(file!), { actor: "cli" });
+        await engine.offsiteIdle();
         if (json) io.stdout(JSON.stringify(result, null, 2) + "\n");
         else {
           io.stdout(
