@@ -77,5 +77,5 @@ describe("disaster recovery onto an empty host", () => {
     const nothing = await lifeboat(["restore", "--latest"], { DATA_DIR: await tempDir(), ...server.env(`${prefix}-empty`) });
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/there is no backup to restore/);
-  }, 300_000); // five processes (two hosts' worth of work) on a shared 2-core machine
+  }, 540_000); // five processes (two hosts' worth of work) on a shared 2-core machine
 });
