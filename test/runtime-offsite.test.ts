@@ -3,11 +3,10 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyS3Server, startS3Server, type TestS3Server } from "./support/s3-server.ts";
-import { freePort, start, waitForHttp } from "./support/process.ts";
+import { DENO_ENTRY, startEntry } from "./support/entries.ts";
+import { freePort, waitForHttp } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
 
-const DENO = path.resolve("node_modules/.bin/deno");
-const DENO_ARGS = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "src/main-deno.ts"];
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 let server: TestS3Server;
@@ -22,7 +21,7 @@ describe("off-site copies under Deno", () => {
   it("copies a backup to the bucket, lists it as here + off-site, and streams an off-site-only copy back", async () => {
     const dataDir = await tempDir();
     const port = await freePort();
-    const proc = start(DENO, DENO_ARGS, {
+    const proc = startEntry(DENO_ENTRY, {
       PORT: String(port),
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,

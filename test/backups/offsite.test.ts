@@ -10,7 +10,8 @@ import { ADMIN, formHeaders, loginCookie, loginToken, TEST_JWT_SECRET } from "..
 import { MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
 import { destroyS3Server, S3RVER_KEY, startS3Server, type TestS3Server } from "../support/s3-server.ts";
 import { tempDir } from "../support/temp.ts";
-import { eventually, webhookServer } from "../schedule/support/webhook-server.ts";
+import { webhookServer } from "../schedule/support/webhook-server.ts";
+import { eventually } from "../support/wait.ts";
 
 let server: TestS3Server;
 beforeAll(async () => {
