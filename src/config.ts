@@ -261,7 +261,7 @@ export interface Config {
 }
 
 /** Where off-site copies go and how long they stay. Holds the secret key: never log it whole. */
-export interface OffsiteConfig {
+interface OffsiteConfig {
   bucket: string;
   prefix: string;
   region: string;

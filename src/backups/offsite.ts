@@ -16,7 +16,7 @@ import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger, type OffsiteCopyR
  */
 
 /** What the off-site copy needs from the local backup folder. */
-export interface LocalBackups {
+interface LocalBackups {
   list(): Promise<BackupMeta[]>;
   get(name: string): Promise<BackupMeta>;
   pathOf(name: string): string;
@@ -58,7 +58,7 @@ export interface OffsiteStatus {
 }
 
 /** One backup in the bucket, with what its sidecar says. */
-export type RemoteBackup = BackupMeta;
+type RemoteBackup = BackupMeta;
 
 export interface Offsite {
   readonly location: string;

@@ -73,11 +73,6 @@ export async function loadIdentities(filePath: string): Promise<string[]> {
   return identities;
 }
 
-/** The public keys of identities (for a self-check, and for tests). */
-export async function recipientsOf(identities: readonly string[]): Promise<string[]> {
-  return Promise.all(identities.map((id) => identityToRecipient(id)));
-}
-
 /** Encrypts a byte stream to every recipient; the result streams as the input is read. */
 export async function encryptStream(input: ReadableStream<Uint8Array>, recipients: readonly string[]): Promise<ReadableStream<Uint8Array>> {
   const e = new Encrypter();

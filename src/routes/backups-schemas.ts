@@ -56,7 +56,7 @@ const OffsiteCopyStateSchema = z
   })
   .openapi("OffsiteCopyState", { description: "A backup on its way off-site" });
 
-export const ListedBackupSchema = BackupMetaSchema.extend({
+const ListedBackupSchema = BackupMetaSchema.extend({
   location: z.enum(BACKUP_LOCATIONS).openapi({
     description: "Where the copies are: `here` (the backup folder), `offsite` (the S3 bucket) or `both`",
   }),

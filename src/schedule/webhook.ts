@@ -15,7 +15,7 @@ export interface BackupFailedPayload {
 }
 
 /** POSTed when a backup could not be copied off-site (its first failed attempt; retries continue). */
-export interface OffsiteFailedPayload {
+interface OffsiteFailedPayload {
   event: "backup.offsite_failed";
   /** The backup that is still only here. */
   name: string;
@@ -28,7 +28,7 @@ export interface OffsiteFailedPayload {
 }
 
 /** Every notice the webhook receives. */
-export type WebhookPayload = BackupFailedPayload | OffsiteFailedPayload;
+type WebhookPayload = BackupFailedPayload | OffsiteFailedPayload;
 
 export interface WebhookOptions {
   url: string;

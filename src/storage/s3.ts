@@ -27,14 +27,14 @@ export interface S3Settings {
 }
 
 /** One object as the listing shows it. `name` is the key without the prefix. */
-export interface S3Object {
+interface S3Object {
   name: string;
   size: number;
   etag: string;
   lastModified: string;
 }
 
-export interface S3PutOptions {
+interface S3PutOptions {
   /** `x-amz-meta-*` values (ASCII). */
   metadata?: Record<string, string>;
   contentType?: string;
@@ -87,7 +87,7 @@ const CREDENTIAL_CODES = new Set([
 ]);
 
 /** Normalises a prefix to `a/b/` (or empty). */
-export function normalisePrefix(prefix: string | undefined): string {
+function normalisePrefix(prefix: string | undefined): string {
   const p = (prefix ?? "").replace(/^\/+/, "").replace(/\/+$/, "");
   return p ? `${p}/` : "";
 }
