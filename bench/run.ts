@@ -265,6 +265,30 @@ function countRows(file: string): number {
   }
 }
 
+/**
+ * What writing REALs with 17 significant digits (so that every sqlite3 reloads
+ * them exactly) costs over `quote()`'s shortest form, measured on the
+ * generated REAL columns plus as many random doubles: bytes and formatting time.
+ */
+function realCost(file: string): { values: number; quoteBytes: number; fullBytes: number; quoteMs: number; fullMs: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const source =
+      "SELECT score AS v FROM users WHERE typeof(score) = 'real' UNION ALL SELECT amount FROM events WHERE typeof(amount) = 'real'";
+    const measure = (expr: string) => {
+      const t = performance.now();
+      const [n, bytes] = db.prepare(`SELECT count(*), sum(length(${expr})) FROM (${source})`).raw(true).get() as [number, number];
+      return { n, bytes, ms: performance.now() - t };
+    };
+    measure("quote(v)"); // warm the cache
+    const q = measure("quote(v)");
+    const f = measure("printf('%!.17g', v)");
+    return { values: q.n, quoteBytes: q.bytes, fullBytes: f.bytes, quoteMs: q.ms, fullMs: f.ms };
+  } finally {
+    db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === "--generate") return generate(args[1]!, Number(args[2]));
@@ -298,6 +322,7 @@ async function main(): Promise<void> {
     );
     const rows = countRows(dbFile);
     process.stdout.write(`  ${rows.toLocaleString("en")} rows, database ${fmt(mb(fs.statSync(dbFile).size), 0)} MB, in ${fmt((performance.now() - t0) / 1000, 0)} s\n`);
+    const reals = realCost(dbFile);
 
     const server = await startServer(root, env);
     const url = `http://127.0.0.1:${server.port}/healthz`;
@@ -409,6 +434,9 @@ async function main(): Promise<void> {
       `Import: ${fmt(importRatio, 2)}× the CLI's .dump + import (target ≥ 0.9) ${importRatio >= 0.9 ? "PASS" : "FAIL"}`,
       `Peak memory (RSS of the Lifeboat process) during the runs: ${fmt(peak, 0)} MB (target < 200) ${peak < 200 ? "PASS" : "FAIL"}; ${fmt(base, 0)} MB when idle, max RSS over its life ${fmt(maxRss, 0)} MB`,
       `/healthz worst answer during the runs: ${fmt(health, 0)} ms (target < 250) ${health < 250 ? "PASS" : "FAIL"}`,
+      `REALs (${reals.values.toLocaleString("en")} values): 17 significant digits take ${fmt(mb(reals.fullBytes), 1)} MB in ${fmt(reals.fullMs, 0)} ms ` +
+        `against quote()'s ${fmt(mb(reals.quoteBytes), 1)} MB in ${fmt(reals.quoteMs, 0)} ms ` +
+        `(${fmt((reals.fullBytes / reals.quoteBytes - 1) * 100, 1)}% bytes, ${fmt((reals.fullMs / reals.quoteMs - 1) * 100, 0)}% time)`,
       "",
     ];
     process.stdout.write(lines.join("\n"));

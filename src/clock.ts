@@ -19,7 +19,7 @@ export interface Timers {
 }
 
 /** The largest delay `setTimeout` honours (2^31-1 ms, about 24.8 days); longer ones fire at once. */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 export const systemTimers: Timers = {
   setTimeout: (fn, ms) =>

@@ -111,6 +111,12 @@ const envSchema = z.object({
       .optional(),
   ),
   DATABASE_AUTH_TOKEN: optionalString,
+  DATABASE_JOURNAL_MODE: z.preprocess(
+    (v) => (typeof v === "string" ? emptyToUndefined(v.trim().toLowerCase()) : v),
+    z
+      .enum(["wal", "delete"], { error: "expected wal or delete" })
+      .optional(),
+  ),
   BACKUP_DIR: optionalString,
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
@@ -224,6 +230,12 @@ export interface Config {
   databaseIsLocal: boolean;
   /** Absolute path of the database file when `databaseIsLocal`. */
   databasePath: string | undefined;
+  /**
+   * Journal mode to set on a local database at start (`wal`, or `delete` to
+   * leave WAL for a rollback journal; both are kept in the file); undefined
+   * leaves an existing database as it is (a new one gets WAL).
+   */
+  databaseJournalMode: "wal" | "delete" | undefined;
   backupDir: string;
   jwt: {
     secret: string | undefined;
@@ -277,6 +289,10 @@ interface OffsiteConfig {
 }
 
 /** Names of every environment variable Lifeboat reads (documented in the README). */
+/**
+ * Names of every environment variable Lifeboat reads (documented in the README).
+ * @internal exported for the test that checks the README's table against it.
+ */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
 /**
@@ -370,6 +386,7 @@ export function loadConfig(
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
     databaseIsLocal,
     databasePath,
+    databaseJournalMode: e.DATABASE_JOURNAL_MODE,
     backupDir: path.resolve(cwd, e.BACKUP_DIR ?? path.join(dataDir, "backups")),
     jwt: {
       secret: e.JWT_SECRET,

@@ -19,6 +19,18 @@ export class ValidationError extends AppError {
   }
 }
 
+/**
+ * Turns schema issues (zod's `error.issues`) into one `ValidationError` whose
+ * message names each field ("password: must be…").
+ */
+export function validationErrorFrom(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): ValidationError {
+  const parts = error.issues.map((i) => (i.path.length ? `${i.path.map(String).join(".")}: ${i.message}` : i.message));
+  const field = error.issues[0]?.path.map(String).join(".") || undefined;
+  return new ValidationError(parts.join("; "), field);
+}
+
 export class NotFoundError extends AppError {
   constructor(message = "Not found") {
     super("not_found", message);

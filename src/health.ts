@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@libsql/client";
 
-export interface CheckResult {
+interface CheckResult {
   ok: boolean;
   /** Plain-language reason when not ok. */
   reason?: string;

@@ -24,7 +24,7 @@ export interface LoggerOptions {
 }
 
 /** Replaces secret-looking keys and turns errors into plain objects. */
-export function redact(value: unknown, depth = 0): unknown {
+function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return "[depth]";
   if (value instanceof Error) {
     return { name: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) };

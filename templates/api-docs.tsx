@@ -35,7 +35,7 @@ function Prose(props: { text: string }) {
 }
 
 /** Every operation of the document, in path order, each with a stable anchor. */
-export function operationsOf(document: Json): Operation[] {
+function operationsOf(document: Json): Operation[] {
   const out: Operation[] = [];
   for (const [path, item] of Object.entries(obj(document.paths))) {
     for (const method of METHODS) {
@@ -164,7 +164,7 @@ function exampleOf(document: Json, raw: Json, field = "value", depth = 0): unkno
 }
 
 /** A curl command for the operation, using $LIFEBOAT_URL and $TOKEN. */
-export function curlExample(document: Json, o: Operation): string {
+function curlExample(document: Json, o: Operation): string {
   const lines: string[] = [];
   const params = arr(o.op.parameters).map(obj);
   let path = o.path;

@@ -1,3 +1,4 @@
+import { formatBytes as formatByteSize } from "../src/bytes.ts";
 import type { BackupMeta, EngineActivity, ImportResult, ListedBackup } from "../src/backups/types.ts";
 import type { LastRun, ScheduleStatus } from "../src/schedule/status.ts";
 import { Layout, type Viewer } from "./layout.tsx";
@@ -22,20 +23,10 @@ export const PAGE = "/admin/backups";
 const enc = encodeURIComponent;
 
 /** Bytes for people: SI units with one decimal (what file managers show). */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 999.95 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
-}
+const formatBytes = (n: number) => formatByteSize(n, "decimal");
 
 /** Milliseconds for people: `850 ms`, `12.3 s`, `4 min 5 s`. */
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
@@ -121,6 +112,11 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
       <th scope="row" class="name">
         <code>{b.name}</code>
         {b.pinned && <span class="badge pinned">pinned</span>}
+        {b.restoreProblems && (
+          <span class="badge" title={b.restoreProblems.join("\n")}>
+            Lifeboat cannot restore this: {b.restoreProblems[0]}
+          </span>
+        )}
       </th>
       <td data-label="Created">
         <LocalTime iso={b.createdAt} />
@@ -355,7 +351,7 @@ function OffsiteLine({ offsite }: { offsite: NonNullable<ScheduleStatus["offsite
 }
 
 /** The upload form: "Store" keeps the file as a backup, "Store and import" also restores it. */
-export function UploadForm(props: { busy: boolean; maxUploadBytes: number }) {
+function UploadForm(props: { busy: boolean; maxUploadBytes: number }) {
   return (
     <section class="card" aria-labelledby="upload-title">
       <h2 id="upload-title">Upload a backup</h2>

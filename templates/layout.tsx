@@ -24,7 +24,7 @@ export interface LayoutProps {
 }
 
 /** Admin navigation; each page passes the viewer so links match the role. */
-export function navFor(viewer: Viewer | null | undefined): NavItem[] {
+function navFor(viewer: Viewer | null | undefined): NavItem[] {
   if (!viewer) return [];
   if (viewer.role !== "admin") return [{ href: "/account", label: "My account" }];
   return [

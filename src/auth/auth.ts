@@ -14,15 +14,22 @@ import {
   type ExternalVerifier,
   type TokenKind,
 } from "./jwt.ts";
-import type { Principal } from "./principal.ts";
+import type { Principal } from "../principal.ts";
 import { createLoginRateLimiter, type LoginRateLimiter } from "./rate-limit.ts";
-import type { CookiePolicy } from "./session.ts";
+
+/** How the session cookie is set (see session.ts). */
+export interface CookiePolicy {
+  /** COOKIE_SECURE: `auto` sets Secure when the request came over https. */
+  cookieSecure: "auto" | "true" | "false";
+  /** TRUST_PROXY: believe `X-Forwarded-Proto` from the proxy in front. */
+  trustProxy: boolean;
+}
 
 /** Audience of session cookies: never equal to an API token's, so neither passes for the other. */
-export const SESSION_AUDIENCE = "lifeboat-session";
+const SESSION_AUDIENCE = "lifeboat-session";
 
 /** The one answer to a failed login: it never says whether the name or the password was wrong. */
-export const LOGIN_FAILED_MESSAGE = "Wrong username or password.";
+const LOGIN_FAILED_MESSAGE = "Wrong username or password.";
 
 export interface AuthDeps {
   config: Pick<Config, "jwt" | "session" | "trustProxy">;
@@ -38,7 +45,7 @@ export interface AuthDeps {
   externalVerifier?: ExternalVerifier;
 }
 
-export interface IssuedToken {
+interface IssuedToken {
   token: string;
   expiresAt: Date;
 }

@@ -3,7 +3,7 @@ import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { ForbiddenError } from "../errors.ts";
-import { SESSION_COOKIE } from "./session.ts";
+import { SESSION_COOKIE } from "../http/env.ts";
 
 export interface CsrfProtectionOptions {
   /** With TRUST_PROXY, the origin the proxy reports (X-Forwarded-Proto/Host) also counts as ours. */

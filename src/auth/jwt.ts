@@ -7,10 +7,10 @@ import {
   type JWTPayload,
 } from "jose";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
-import type { Role } from "./principal.ts";
+import type { Role } from "../principal.ts";
 
 /** Allowed difference between our clock and the issuer's when checking `exp`, `nbf`, `iat`. */
-export const CLOCK_SKEW_SECONDS = 30;
+const CLOCK_SKEW_SECONDS = 30;
 
 /** The only algorithm Lifeboat signs with and accepts for its own tokens. */
 export const LOCAL_ALGORITHM = "HS256";
@@ -19,7 +19,7 @@ export const LOCAL_ALGORITHM = "HS256";
 export const EXTERNAL_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 /** `typ` header values that keep an API token and a session cookie from standing in for each other. */
-export const TOKEN_TYPES = { api: "at+jwt", session: "lifeboat-session+jwt" } as const;
+const TOKEN_TYPES = { api: "at+jwt", session: "lifeboat-session+jwt" } as const;
 export type TokenKind = keyof typeof TOKEN_TYPES;
 
 /** What Lifeboat puts in its own tokens besides the registered claims. */
@@ -127,7 +127,7 @@ export interface ExternalVerifierOptions {
 }
 
 /** Who an external token names and with which role. */
-export interface ExternalIdentity {
+interface ExternalIdentity {
   username: string;
   role: Role;
 }

@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/env.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 import { isHtmx, wantsJson } from "../http/render.tsx";
 import type { Auth } from "./auth.ts";
-import type { Principal, Role } from "./principal.ts";
+import type { Principal, Role } from "../principal.ts";
 import { clearSessionCookie, readSessionCookie } from "./session.ts";
 
 const BEARER_RE = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;

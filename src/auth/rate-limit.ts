@@ -2,7 +2,7 @@ import type { Clock } from "../clock.ts";
 import { TooManyRequestsError } from "../errors.ts";
 
 /** At most `max` failures within any `windowMs`. */
-export interface RateLimitRule {
+interface RateLimitRule {
   max: number;
   windowMs: number;
 }

@@ -5,7 +5,7 @@ import { ConfigError, type Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 
 /** File in DATA_DIR that keeps a generated signing key across restarts. */
-export const SECRET_FILE = "jwt-secret";
+const SECRET_FILE = "jwt-secret";
 
 const MIN_BYTES = 32;
 

@@ -1,20 +1,11 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ActiveUser } from "../users/service.ts";
-import type { Auth } from "./auth.ts";
-
-/** Name of the browser session cookie (a signed token, see `Auth.issueSession`). */
-export const SESSION_COOKIE = "lifeboat_session";
-
-export interface CookiePolicy {
-  /** COOKIE_SECURE: `auto` sets Secure when the request came over https. */
-  cookieSecure: "auto" | "true" | "false";
-  /** TRUST_PROXY: believe `X-Forwarded-Proto` from the proxy in front. */
-  trustProxy: boolean;
-}
+import { SESSION_COOKIE } from "../http/env.ts";
+import type { Auth, CookiePolicy } from "./auth.ts";
 
 /** True when the browser reached us over https (directly, or through a trusted proxy). */
-export function isHttpsRequest(c: Context, trustProxy: boolean): boolean {
+function isHttpsRequest(c: Context, trustProxy: boolean): boolean {
   if (new URL(c.req.url).protocol === "https:") return true;
   if (!trustProxy) return false;
   const proto = c.req.header("X-Forwarded-Proto")?.split(",")[0]?.trim().toLowerCase();
@@ -30,7 +21,7 @@ function secure(c: Context, policy: CookiePolicy): boolean {
  * (never sent on cross-site requests), Path=/, Secure per the policy, and
  * lasting as long as the token inside it.
  */
-export function writeSessionCookie(c: Context, token: string, maxAgeSeconds: number, policy: CookiePolicy): void {
+function writeSessionCookie(c: Context, token: string, maxAgeSeconds: number, policy: CookiePolicy): void {
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: "Strict",

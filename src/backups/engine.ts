@@ -75,7 +75,7 @@ export interface BackupEngineDeps {
 export type DeleteScope = "here" | "offsite" | "all";
 
 /** What `verifyFile` found: the file is restorable, and what a restore would give. */
-export interface VerifyResult {
+interface VerifyResult {
   sha256: string;
   size: number;
   compressed: boolean;
@@ -158,8 +158,6 @@ export interface BackupEngine {
   lastResults(): EngineResults;
   /** Every finished backup, import and deletion. Listeners run after the files are in place. */
   readonly events: EventBus<BackupEngineEvent>;
-  onBackupCreated(listener: (e: Extract<BackupEngineEvent, { type: "backup.created" }>) => void): () => void;
-  onBackupFailed(listener: (e: Extract<BackupEngineEvent, { type: "backup.failed" }>) => void): () => void;
   /** Removes temp files left by processes that are gone (run at start). */
   cleanupTemporaryFiles(): Promise<string[]>;
   /** Refuses new work, waits for the running job and its WAL checkpoint, stops the backup workers. */
@@ -328,7 +326,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       } else {
         stored = await exportViaClient(client(), { ...common, createdAt });
       }
-      return await storage.place(tempPath, {
+      const meta = await storage.place(tempPath, {
         createdAt,
         trigger,
         actor,
@@ -338,7 +336,16 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         periodKey,
         compressed: gzip,
         encrypted,
+        restoreProblems: stored.restoreProblems,
       });
+      if (meta.restoreProblems) {
+        // Said now, not on the day the backup is needed.
+        logger.warn("backup written, but Lifeboat could not restore it (sqlite3 may)", {
+          name: meta.name,
+          problems: meta.restoreProblems,
+        });
+      }
+      return meta;
     } catch (err) {
       await removeTemp(tempPath);
       throw err;
@@ -832,18 +839,6 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     activity: () => (current ? { ...current } : null),
 
     lastResults: () => ({ backup: results.backup, import: results.import }),
-
-    onBackupCreated(listener) {
-      return events.on((e) => {
-        if (e.type === "backup.created") listener(e);
-      });
-    },
-
-    onBackupFailed(listener) {
-      return events.on((e) => {
-        if (e.type === "backup.failed") listener(e);
-      });
-    },
 
     cleanupTemporaryFiles: () => storage.cleanup(),
 

@@ -9,7 +9,7 @@ import type { BackupEngine } from "./engine.ts";
  * not Lifeboat's, or a Lifeboat table other than `lifeboat_migrations` with
  * rows. A brand-new database (nothing, or only the migrations record) is not.
  */
-export async function databaseHoldsData(db: Client): Promise<boolean> {
+async function databaseHoldsData(db: Client): Promise<boolean> {
   const rs = await db.execute(
     "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
   );

@@ -24,6 +24,12 @@ export interface BackupMeta {
   pinned: boolean;
   /** Scheduler period key (e.g. `2026-11-26`) a scheduled backup belongs to. */
   periodKey?: string | null;
+  /**
+   * Why Lifeboat's own import would refuse this file, found when it was
+   * written (e.g. a CHECK constraint calling a function only the application
+   * has); absent when Lifeboat can restore it. `sqlite3` may still restore it.
+   */
+  restoreProblems?: string[];
   /** When this copy was last confirmed off-site (local sidecar); absent or null when never. */
   offsiteAt?: string | null;
 }

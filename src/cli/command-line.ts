@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@libsql/client";
+import { formatBytes } from "../bytes.ts";
 import { systemClock } from "../clock.ts";
 import { ConfigError, loadConfig, type Config } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
@@ -12,9 +13,9 @@ import { isSafeBackupName } from "../storage/names.ts";
 import type { BackupMeta } from "../backups/types.ts";
 
 /** Exit codes of `npm run lifeboat` (documented in the README and in `USAGE`). */
-export const EXIT = { ok: 0, error: 1, usage: 2, invalidBackup: 3, busy: 4 } as const;
+const EXIT = { ok: 0, error: 1, usage: 2, invalidBackup: 3, busy: 4 } as const;
 
-export const USAGE = `Usage: npm run lifeboat -- <command> [--json]
+const USAGE = `Usage: npm run lifeboat -- <command> [--json]
 
 Commands:
   backup            Take a backup now (trigger "manual", actor "cli").
@@ -50,18 +51,6 @@ export interface CommandLineIo {
 }
 
 class UsageError extends Error {}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
-}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -177,7 +166,7 @@ export async function runCommandLine(
               ...backups.map((b) => [
                 b.name,
                 b.createdAt,
-                formatBytes(b.size),
+                formatBytes(b.size, "binary"),
                 b.trigger,
                 b.actor ?? "-",
                 b.location === "both" ? "here+off-site" : b.location === "offsite" ? "off-site" : "here",
@@ -185,6 +174,9 @@ export async function runCommandLine(
               ]),
             ]) + "\n",
           );
+          for (const b of backups.filter((x) => x.restoreProblems)) {
+            io.stdout(`! ${b.name}: Lifeboat cannot restore it: ${b.restoreProblems!.join("; ")}\n`);
+          }
         }
         return EXIT.ok;
       }
@@ -199,7 +191,8 @@ export async function runCommandLine(
         const copy = engine.offsiteStatus()?.pending.find((p) => p.name === b.name);
         if (copy?.error) io.stderr(`lifeboat backup: the backup is here, but not off-site yet: ${copy.error}\n`);
         if (json) io.stdout(JSON.stringify(b, null, 2) + "\n");
-        else io.stdout(`Backup created: ${path.join(config.backupDir, b.name)} (${formatBytes(b.size)}, sha256 ${b.sha256})\n`);
+        else io.stdout(`Backup created: ${path.join(config.backupDir, b.name)} (${formatBytes(b.size, "binary")}, sha256 ${b.sha256})\n`);
+        if (!json && b.restoreProblems) io.stderr(`Warning: Lifeboat cannot restore this backup: ${b.restoreProblems.join("; ")}\n`);
         return EXIT.ok;
       }
       case "verify": {
@@ -221,7 +214,7 @@ export async function runCommandLine(
             [
               `OK: ${target} restores cleanly.`,
               `  sha256   ${result.sha256}${listed?.sha256 ? " (matches the recorded one)" : ""}`,
-              `  size     ${formatBytes(result.size)}${result.compressed ? " (gzip)" : ""}`,
+              `  size     ${formatBytes(result.size, "binary")}${result.compressed ? " (gzip)" : ""}`,
               `  content  ${result.tables} tables, ${result.rows} rows`,
               h
                 ? `  header   Lifeboat ${h.lifeboatVersion ?? "?"}, created ${h.createdAt ?? "?"}, trigger ${h.trigger ?? "?"}`

@@ -1,9 +1,7 @@
 import type { Client } from "@libsql/client";
 import type { Logger } from "../logger.ts";
 import { MIGRATIONS, type Migration } from "./migrations/index.ts";
-
-/** Lifeboat's record of applied migrations (never `PRAGMA user_version`, which belongs to the app). */
-export const MIGRATIONS_TABLE = "lifeboat_migrations";
+import { MIGRATIONS_TABLE, MIGRATIONS_TABLE_SQL } from "./migrations/table.ts";
 
 export interface MigrationStatus {
   applied: number[];
@@ -24,14 +22,13 @@ export interface RunMigrationsOptions {
 }
 
 async function ensureTable(db: Client): Promise<void> {
-  await db.execute(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-    version INTEGER PRIMARY KEY NOT NULL,
-    name TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-  )`);
+  await db.execute(MIGRATIONS_TABLE_SQL);
 }
 
-/** Reads which migrations have run and which are pending. */
+/**
+ * Reads which migrations have run and which are pending.
+ * @internal exported for its unit test; production code reaches it through `runMigrations`.
+ */
 export async function migrationStatus(
   db: Client,
   migrations: readonly Migration[] = MIGRATIONS,
@@ -45,7 +42,7 @@ export async function migrationStatus(
 }
 
 /** Throws when the database was migrated by a newer Lifeboat than this one. */
-export function assertNotNewer(status: MigrationStatus): void {
+function assertNotNewer(status: MigrationStatus): void {
   const newest = status.applied.at(-1) ?? 0;
   if (newest > status.latest) {
     throw new Error(

@@ -23,8 +23,12 @@ import zlib from "node:zlib";
 import { InvalidBackupError } from "../errors.ts";
 import { decryptStream, isAgeEncrypted, isArmoredAge } from "./age.ts";
 import { fileHandleStream } from "./file-stream.ts";
+import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
-import { checkCreate, collectStatement, type Tok } from "./sql-schema-checker.ts";
+import { checkCreate, checkSchemaSql, collectStatement, type Tok } from "./sql-schema-checker.ts";
+import { RtreeFromDump } from "./rtree-dump.ts";
+import { quoteIdent as quoteIdentifier } from "./writer.ts";
+import { FTS5_CONFIG_KEYS, shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 import {
   asciiLower,
   binaryReason,
@@ -64,7 +68,7 @@ export interface DumpHeader {
   rowCounts?: Record<string, number>;
 }
 
-export type StatementKind =
+type StatementKind =
   | "begin"
   | "commit"
   | "pragma"
@@ -72,6 +76,8 @@ export type StatementKind =
   | "create-index"
   | "create-view"
   | "create-trigger"
+  /** CREATE VIRTUAL TABLE with an allowed module (also translated from sqlite3 .dump's `INSERT INTO sqlite_schema`). */
+  | "create-virtual"
   /** INSERT INTO <user table> … VALUES */
   | "insert"
   /** DELETE FROM sqlite_sequence / INSERT INTO sqlite_sequence */
@@ -105,6 +111,8 @@ export interface DumpStatement {
   columns?: readonly string[];
   /** For kind "pragma": the pragma name in lower case and its normalised value (`ON`/`OFF`, or a decimal integer). */
   pragma?: { name: string; value: string };
+  /** For kind "create-virtual": the module and how its data is restored. */
+  virtual?: VirtualTableSpec;
 }
 
 export interface ReadDumpOptions {
@@ -128,6 +136,20 @@ interface InsertHead {
   name: string;
   columns: readonly string[] | undefined;
   plain: boolean;
+  /**
+   * sqlite3 .dump's rows of a virtual table's shadow table: `skip` (the index;
+   * the module rebuilds it) or the head to put in front of the rows instead
+   * (`INSERT INTO "ft"("rowid","a") VALUES` for `INSERT INTO ft_content VALUES`).
+   */
+  shadow?: { skip: true } | { skip: false; rewrite: string; config: boolean } | { skip: false; rtree: "rowid" | "node" };
+}
+
+/** A virtual table the file created, by lower-case name. */
+interface KnownVirtual {
+  name: string;
+  spec: VirtualTableSpec;
+  /** Created through sqlite3 .dump's `INSERT INTO sqlite_schema` form. */
+  fromDumpForm: boolean;
 }
 
 const ID_AFTER = String.raw`(?![0-9A-Za-z_$\x80-\uffff])`;
@@ -143,78 +165,18 @@ const ROW = new RegExp(String.raw`\( *${LITERAL} *(?:, *${LITERAL} *)*\)`, "y");
 
 const DEFAULT_MAX_STATEMENT_BYTES = 256 * 1024 * 1024;
 const DEFAULT_MIN_WINDOW = 64 * 1024;
-const HEADER_MAGIC = "-- Lifeboat backup";
-const TRAILER = "-- end of Lifeboat backup";
-/** Format versions this reader understands. */
-export const DUMP_FORMAT_VERSION = 1;
 const MAX_VALUE_DEPTH = 100;
 
 type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /**
- * Streams the statements of a dump, each validated, in file order. Throws
+ * Streams the statements of a dump, each validated, in file order, as one
+ * array per decoded chunk: fewer promise round-trips for a caller that applies
+ * many small INSERTs (a 1 GB dump has millions of them). Throws
  * `InvalidBackupError(reason, line)` at the first problem — before yielding
  * anything after it — so a caller that applies statements inside one
  * transaction can roll back on the throw. Reads the source lazily and cancels it
  * when iteration stops early.
- */
-export function readDump(source: ByteSource, options: ReadDumpOptions = {}): AsyncGenerator<DumpStatement> {
-  return new StatementIterator(readDumpBatches(source, options));
-}
-
-/**
- * Hands out the statements of `readDumpBatches` one by one. A hand-written
- * iterator rather than `yield*`: an async generator costs about three times as
- * much per statement, which adds up over millions of INSERTs.
- */
-class StatementIterator implements AsyncGenerator<DumpStatement, void, unknown> {
-  private batch: DumpStatement[] = [];
-  private k = 0;
-  private inflight: Promise<IteratorResult<DumpStatement, void>> | null = null;
-
-  constructor(private readonly batches: AsyncGenerator<DumpStatement[]>) {}
-
-  next(): Promise<IteratorResult<DumpStatement, void>> {
-    if (this.inflight) return this.inflight.then(() => this.next());
-    if (this.k < this.batch.length) return Promise.resolve({ value: this.batch[this.k++]!, done: false });
-    const fetch = this.batches.next().then(
-      (r): Promise<IteratorResult<DumpStatement, void>> | IteratorResult<DumpStatement, void> => {
-        this.inflight = null;
-        if (r.done) return { value: undefined, done: true };
-        this.batch = r.value;
-        this.k = 0;
-        return this.next();
-      },
-      (error: unknown) => {
-        this.inflight = null;
-        throw error;
-      },
-    );
-    this.inflight = fetch;
-    return fetch;
-  }
-
-  async return(): Promise<IteratorResult<DumpStatement, void>> {
-    this.batch = [];
-    await this.batches.return([]);
-    return { value: undefined, done: true };
-  }
-
-  async throw(error: unknown): Promise<IteratorResult<DumpStatement, void>> {
-    this.batch = [];
-    await this.batches.return([]);
-    throw error;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/**
- * Same as `readDump`, but yields the statements of each decoded chunk as one
- * array: fewer promise round-trips for a caller that applies many small INSERTs
- * (a 1 GB dump has millions of them).
  */
 export async function* readDumpBatches(source: ByteSource, options: ReadDumpOptions = {}): AsyncGenerator<DumpStatement[]> {
   const parser = new DumpParser(options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES, options.minWindowBytes ?? DEFAULT_MIN_WINDOW);
@@ -518,6 +480,9 @@ const REFUSED_STATEMENTS: ReadonlyMap<string, string> = new Map([
   ["REPLACE", "REPLACE INTO is not allowed in a backup (dumps use INSERT INTO)"],
 ]);
 
+const WRITABLE_SCHEMA_REASON =
+  "PRAGMA writable_schema is not allowed in a backup (it edits the schema directly; it is only read, never run, where sqlite3 .dump writes it before the INSERT INTO sqlite_schema of an fts5, fts4, fts3 or fts5vocab table)";
+
 /** The pragmas a dump may set; foreign_keys is informational (the importer manages it). */
 const ALLOWED_PRAGMAS = new Set(["foreign_keys", "user_version", "application_id"]);
 
@@ -555,6 +520,23 @@ class DumpParser {
   private trailerSeen = false;
   private sawText = false;
 
+  /** Virtual tables created so far, and the names of their shadow tables (lower case) → the table. */
+  private virtuals = new Map<string, KnownVirtual>();
+  private shadows = new Map<string, KnownVirtual>();
+  /** Between sqlite3 .dump's `PRAGMA writable_schema=ON` and `=OFF` (never executed: it only allows the translation). */
+  private schemaWrites = false;
+  /**
+   * Line of a `PRAGMA writable_schema=ON` whose next statement must be the
+   * `INSERT INTO sqlite_schema` of a virtual table (as sqlite3 .dump writes it);
+   * anything else refuses the pragma.
+   */
+  private writableAt: number | null = null;
+  /** External-content full-text tables of the .dump form, rebuilt before the COMMIT. */
+  private pendingRebuilds: { name: string; line: number }[] = [];
+  /** R*Trees of the .dump form, restored from their pages once all of them are read. */
+  private rtrees = new Map<string, RtreeFromDump>();
+  private rtreeLines = new Map<string, number>();
+
   /** False once the current INSERT holds a comment, form feed or BOM (its text is then rebuilt). */
   private plain = true;
   /** The words before the rows of the last INSERT, reused while the next INSERT starts the same way. */
@@ -586,6 +568,10 @@ class DumpParser {
   /** Processes the rest as the end of the file and checks the file is complete. */
   finish(beforeChecks: () => void): DumpStatement[] {
     this.window(true);
+    if (!this.committed) {
+      this.flushRtrees();
+      this.flushRebuilds(this.lineAt(this.text.length));
+    }
     beforeChecks();
     const endLine = this.lineAt(this.text.length);
     if (this.statements === 0) {
@@ -595,7 +581,7 @@ class DumpParser {
       throw new InvalidBackupError("the file is truncated: BEGIN TRANSACTION has no matching COMMIT", endLine);
     }
     if (this.header && !this.trailerSeen) {
-      throw new InvalidBackupError(`the file is truncated: the closing “${TRAILER}” line is missing`, endLine);
+      throw new InvalidBackupError(`the file is truncated: the closing “${DUMP_END}” line is missing`, endLine);
     }
     const out = this.out;
     this.out = [];
@@ -692,11 +678,11 @@ class DumpParser {
   private readHeader(final: boolean): void {
     const s = this.text;
     const base = this.pos; // after a byte order mark
-    if (s.length - base < HEADER_MAGIC.length + 1 && !final && HEADER_MAGIC.startsWith(s.slice(base, base + HEADER_MAGIC.length))) {
+    if (s.length - base < DUMP_MAGIC.length + 1 && !final && DUMP_MAGIC.startsWith(s.slice(base, base + DUMP_MAGIC.length))) {
       throw NEED_MORE;
     }
-    const afterMagic = s.charCodeAt(base + HEADER_MAGIC.length);
-    if (!s.startsWith(HEADER_MAGIC, base) || !(afterMagic === 10 || afterMagic === 13 || Number.isNaN(afterMagic))) {
+    const afterMagic = s.charCodeAt(base + DUMP_MAGIC.length);
+    if (!s.startsWith(DUMP_MAGIC, base) || !(afterMagic === 10 || afterMagic === 13 || Number.isNaN(afterMagic))) {
       this.headerKnown = true;
       return;
     }
@@ -767,7 +753,7 @@ class DumpParser {
           end = len;
         }
         const stop = s.charCodeAt(end - 1) === 13 ? end - 1 : end;
-        if (stop - i === TRAILER.length && s.startsWith(TRAILER, i)) this.trailerSeen = true;
+        if (stop - i === DUMP_END.length && s.startsWith(DUMP_END, i)) this.trailerSeen = true;
         this.sawText = true;
         i = end;
         continue;
@@ -806,22 +792,32 @@ class DumpParser {
     if (t !== TK_ID) {
       throw new SqlFault(start, `unexpected “${s.slice(start, lx.pos).slice(0, 20)}” where a statement should start`);
     }
+    if (this.writableAt !== null) {
+      if (!(isWord(s, start, lx.pos, "INSERT") && this.isSchemaInsert(s, lx.pos, final))) {
+        throw new InvalidBackupError(WRITABLE_SCHEMA_REASON, this.writableAt);
+      }
+      this.writableAt = null;
+    }
     if (this.committed) {
       throw new SqlFault(start, `a statement after the final COMMIT is not allowed (found ${describeStatement(s, start)})`);
     }
     if (isWord(s, start, lx.pos, "INSERT")) {
+      if (this.schemaWrites && this.isSchemaInsert(s, lx.pos, final)) return this.schemaInsert(s, start, final);
       const head = this.insertHead(lx, start);
       if (head.plain) this.lastHead = head;
+      if (head.shadow && "config" in head.shadow && head.shadow.config) return this.configInsert(s, start, final, head);
       return this.insertRows(s, start, lx.pos, final, head);
     }
     const kw = keywordOf(s, start, lx.pos);
     if (kw === "CREATE") {
       const all = new Lexer(s, start, final);
       const toks = collectStatement(all);
-      const info = checkCreate(s, toks);
       this.checkSize(start, all.pos);
+      if (this.schemaWrites && this.isShadowCreate(s, toks)) return all.pos; // the module creates it
+      const info = checkCreate(s, toks, { shadows: new Set(this.shadows.keys()) });
+      if (info.virtual) this.registerVirtual(info.name, info.virtual, false);
       // As written from CREATE to the last token: SQLite keeps this text in sqlite_schema.
-      this.emit(info.kind, start, s.slice(toks[0]!.s, toks[toks.length - 1]!.e), { name: info.name, table: info.table });
+      this.emit(info.kind, start, s.slice(toks[0]!.s, toks[toks.length - 1]!.e), { name: info.name, table: info.table, virtual: info.virtual });
       return all.pos;
     }
     const refusal = REFUSED_STATEMENTS.get(kw);
@@ -839,6 +835,15 @@ class DumpParser {
     this.checkSize(start, end);
     switch (kw) {
       case "PRAGMA": {
+        const writable = writableSchemaSwitch(s, toks);
+        if (writable !== null) {
+          // sqlite3 .dump's frame around virtual tables: allows the translation below, never executed.
+          if (writable === this.schemaWrites) throw new SqlFault(start, WRITABLE_SCHEMA_REASON);
+          this.schemaWrites = writable;
+          if (writable) this.writableAt = this.lineAt(start);
+          else this.flushRtrees();
+          break;
+        }
         const pragma = checkPragma(s, toks);
         this.emit("pragma", start, `PRAGMA ${pragma.name}=${pragma.value}`, { pragma });
         break;
@@ -853,6 +858,8 @@ class DumpParser {
       case "END":
         checkShape(s, toks, /^(COMMIT|END)( TRANSACTION)?$/, "COMMIT [TRANSACTION]");
         if (!this.began) throw new SqlFault(start, "COMMIT without BEGIN TRANSACTION");
+        this.flushRtrees();
+        this.flushRebuilds(this.lineAt(start));
         this.committed = true;
         this.emit("commit", start, sql, {});
         break;
@@ -877,19 +884,212 @@ class DumpParser {
     kind: StatementKind,
     start: number,
     sql: string,
-    extra: { name?: string; table?: string; rows?: number; columns?: readonly string[]; pragma?: { name: string; value: string } },
+    extra: {
+      name?: string;
+      table?: string;
+      rows?: number;
+      columns?: readonly string[];
+      pragma?: { name: string; value: string };
+      virtual?: VirtualTableSpec;
+      line?: number;
+    },
   ): void {
     this.statements++;
     this.out.push({
       kind,
       sql,
-      line: this.lineAt(start),
+      line: extra.line ?? this.lineAt(start),
       name: extra.name,
       table: extra.table,
       rows: extra.rows,
       columns: extra.columns,
       pragma: extra.pragma,
+      ...(extra.virtual ? { virtual: extra.virtual } : {}),
     });
+  }
+
+  // ---- virtual tables ----
+
+  private registerVirtual(name: string, spec: VirtualTableSpec, fromDumpForm: boolean): void {
+    const known: KnownVirtual = { name, spec, fromDumpForm };
+    this.virtuals.set(asciiLower(name), known);
+    for (const shadow of shadowTableNames(name, spec.family)) this.shadows.set(shadow, known);
+  }
+
+  /** Restores the R*Trees read from the .dump form, through the tables. */
+  private flushRtrees(): void {
+    for (const [key, tree] of this.rtrees) {
+      const line = this.rtreeLines.get(key)!;
+      let statements: string[];
+      try {
+        statements = tree.statements();
+      } catch (error) {
+        throw new InvalidBackupError(error instanceof Error ? error.message : String(error), line);
+      }
+      for (const sql of statements) this.emit("insert", 0, sql, { name: tree.name, line });
+    }
+    this.rtrees.clear();
+  }
+
+  private flushRebuilds(line: number): void {
+    for (const r of this.pendingRebuilds) {
+      const q = quoteIdentifier(r.name);
+      this.emit("insert", 0, `INSERT INTO ${q}(${q}) VALUES('rebuild')`, { name: r.name, rows: 1, columns: [r.name], line });
+    }
+    this.pendingRebuilds = [];
+  }
+
+  /** Whether the INSERT from `i` (after the word INSERT) targets sqlite_schema / sqlite_master. */
+  private isSchemaInsert(s: string, i: number, final: boolean): boolean {
+    const lx = new Lexer(s, i, final);
+    if (!(lx.nextSignificant() === TK_ID && isWord(s, lx.start, lx.pos, "INTO"))) return false;
+    const t = lx.nextSignificant();
+    if (t !== TK_ID && t !== TK_QID && t !== TK_STRING) return false;
+    return /^sqlite_(schema|master)$/.test(asciiLower(tokenName(s, lx.start, lx.pos, t)));
+  }
+
+  /**
+   * sqlite3 .dump's `INSERT INTO sqlite_schema(type,name,tbl_name,rootpage,sql)
+   * VALUES('table','ft','ft',0,'CREATE VIRTUAL TABLE ft USING fts5(…)')`,
+   * translated into the CREATE VIRTUAL TABLE it stands for (checked like any
+   * other). Nothing else may be written to sqlite_schema.
+   */
+  private schemaInsert(s: string, start: number, final: boolean): number {
+    const all = new Lexer(s, start, final);
+    const toks = collectStatement(all);
+    this.checkSize(start, all.pos);
+    const text = (t: Tok | undefined) => (t ? s.slice(t.s, t.e) : "");
+    const expect = ["INSERT", "INTO", "", "(", "type", ",", "name", ",", "tbl_name", ",", "rootpage", ",", "sql", ")", "VALUES", "("];
+    const refuse = (): never => {
+      throw new SqlFault(
+        start,
+        "INSERT INTO sqlite_schema is not allowed in a backup except sqlite3 .dump's form for a virtual table (type, name, tbl_name, rootpage 0, its CREATE VIRTUAL TABLE)",
+      );
+    };
+    if (toks.length !== expect.length + 10) refuse();
+    for (let k = 0; k < expect.length; k++) {
+      if (expect[k] !== "" && asciiLower(text(toks[k])) !== asciiLower(expect[k]!)) refuse();
+    }
+    const v = toks.slice(expect.length);
+    const str = (t: Tok | undefined) => (t && t.t === TK_STRING ? tokenName(s, t.s, t.e, t.t) : refuse());
+    if (v[1]!.t !== TK_COMMA || v[3]!.t !== TK_COMMA || v[5]!.t !== TK_COMMA || v[7]!.t !== TK_COMMA || v[9]!.t !== TK_RP) refuse();
+    const type = str(v[0]);
+    const name = str(v[2]);
+    const tblName = str(v[4]);
+    if (type !== "table" || v[6]!.t !== TK_INTEGER || text(v[6]) !== "0" || name !== tblName) refuse();
+    const sql = str(v[8]);
+    let info;
+    try {
+      info = checkSchemaSql(sql, { shadows: new Set(this.shadows.keys()) });
+    } catch (error) {
+      if (error instanceof SqlFault) throw new SqlFault(v[8]!.s, error.reason);
+      throw error;
+    }
+    if (info.kind !== "create-virtual" || !info.virtual) refuse();
+    if (asciiLower(info.name) !== asciiLower(name)) refuse();
+    const spec = info.virtual!;
+    if (spec.content.kind === "none" && spec.content.contentless) {
+      throw new SqlFault(
+        start,
+        `${name} is a contentless full-text table: a sqlite3 .dump holds only its index, which Lifeboat never writes directly, so it cannot be restored`,
+      );
+    }
+    this.registerVirtual(name, spec, true);
+    if (spec.family === "rtree") {
+      this.rtrees.set(asciiLower(name), new RtreeFromDump(name, spec, this.maxBytes));
+      this.rtreeLines.set(asciiLower(name), this.lineAt(start));
+    }
+    if (spec.content.kind === "external") this.pendingRebuilds.push({ name, line: this.lineAt(start) });
+    const trimmed = sql.trim();
+    this.emit("create-virtual", start, trimmed, { name, virtual: spec });
+    return all.pos;
+  }
+
+  /** sqlite3 .dump's `CREATE TABLE IF NOT EXISTS 'ft_data'(…)` of a shadow table: left out (the module creates it). */
+  private isShadowCreate(s: string, toks: Tok[]): boolean {
+    if (toks.length < 6 || toks[1]!.kw !== "TABLE" || toks[2]!.kw !== "IF" || toks[3]!.kw !== "NOT" || toks[4]!.kw !== "EXISTS") return false;
+    const t = toks[5]!;
+    if (t.t !== TK_ID && t.t !== TK_QID && t.t !== TK_STRING) return false;
+    return this.shadows.has(asciiLower(tokenName(s, t.s, t.e, t.t)));
+  }
+
+  /** What sqlite3 .dump's rows of a shadow table become (see `InsertHead.shadow`). */
+  private shadowRows(known: KnownVirtual, table: string, columns: readonly string[] | undefined, at: number): InsertHead["shadow"] {
+    if (!this.schemaWrites || !known.fromDumpForm || columns !== undefined) {
+      throw new SqlFault(at, `${table} is an internal (shadow) table of virtual table ${known.name}; a backup may not write it directly`);
+    }
+    const suffix = asciiLower(table).slice(known.name.length);
+    const q = quoteIdentifier(known.name);
+    const spec = known.spec;
+    if (suffix === "_content" && spec.content.kind === "own") {
+      const key = spec.family === "fts5" ? "rowid" : "docid";
+      const cols = [key, ...spec.columns, ...(spec.languageId !== undefined ? [spec.languageId] : [])];
+      return { skip: false, rewrite: `INSERT INTO ${q}(${cols.map(quoteIdentifier).join(",")}) VALUES`, config: false };
+    }
+    if (suffix === "_config" && spec.family === "fts5") {
+      return { skip: false, rewrite: `INSERT INTO ${q}(${q},"rank") VALUES`, config: true };
+    }
+    if (spec.family === "rtree" && (suffix === "_rowid" || suffix === "_node")) return { skip: false, rtree: suffix === "_rowid" ? "rowid" : "node" };
+    return { skip: true };
+  }
+
+  /**
+   * sqlite3 .dump's `INSERT INTO ft_config VALUES('key', value)`: the fts5
+   * settings, restored through the table (`INSERT INTO ft(ft, rank) VALUES(…)`);
+   * `version` is the module's own and is left out.
+   */
+  private configInsert(s: string, start: number, final: boolean, head: InsertHead): number {
+    const all = new Lexer(s, start, final);
+    const toks = collectStatement(all);
+    this.checkSize(start, all.pos);
+    const n = toks.length;
+    const key = toks[n - 4];
+    const value = toks[n - 2];
+    const okValue = value && (value.t === TK_STRING || value.t === TK_INTEGER || value.t === TK_FLOAT);
+    if (!key || key.t !== TK_STRING || toks[n - 5]?.t !== TK_LP || toks[n - 3]?.t !== TK_COMMA || !okValue || toks[n - 1]?.t !== TK_RP || toks[n - 6]?.kw !== "VALUES") {
+      throw new SqlFault(start, `expected one ('key', value) row for ${head.name}`);
+    }
+    const k = tokenName(s, key.s, key.e, key.t);
+    if (k === "version") return all.pos;
+    if (!FTS5_CONFIG_KEYS.has(k)) throw new SqlFault(key.s, `the fts5 setting “${k}” is not one a backup may restore`);
+    const sql = `${(head.shadow as { rewrite: string }).rewrite}(${s.slice(key.s, key.e)},${s.slice(value.s, value.e)})`;
+    this.emit("insert", start, sql, { name: this.shadows.get(asciiLower(head.name))!.name, rows: 1 });
+    return all.pos;
+  }
+
+  /** Hands the rows of sqlite3 .dump's `r_rowid` / `r_node` INSERT to the R*Tree translation. */
+  private collectRtree(s: string, valuesEnd: number, lastEnd: number, head: InsertHead, kind: "rowid" | "node"): void {
+    const known = this.shadows.get(asciiLower(head.name))!;
+    const tree = this.rtrees.get(asciiLower(known.name))!;
+    for (const row of rowsOf(s, valuesEnd, lastEnd)) {
+      const bad = () => new SqlFault(valuesEnd, `a row of ${head.name} is not what sqlite3 .dump writes for an R*Tree`);
+      const key = row[0];
+      if (!key || !/^-?\d+$/.test(key)) throw bad();
+      try {
+        if (kind === "rowid") tree.addRowid(BigInt(key), row.slice(2));
+        else {
+          const blob = row[1];
+          if (row.length !== 2 || !blob || !/^[Xx]'([0-9A-Fa-f]{2})*'$/.test(blob)) throw bad();
+          tree.addNode(BigInt(key), Buffer.from(blob.slice(2, -1), "hex"));
+        }
+      } catch (error) {
+        if (error instanceof SqlFault) throw error;
+        throw new SqlFault(valuesEnd, error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+
+  /** An INSERT into a virtual table naming the table itself: only the commands a backup writes. */
+  private checkVirtualCommand(known: KnownVirtual, columns: readonly string[], body: string, rows: number, at: number): void {
+    const self = asciiLower(known.name);
+    if (!columns.some((c) => asciiLower(c) === self)) return;
+    const lower = columns.map(asciiLower);
+    if (rows === 1 && lower.length === 1 && /^\(\s*'rebuild'\s*\)$/.test(body) && known.spec.family !== "rtree") return;
+    if (rows === 1 && known.spec.family === "fts5" && lower.length === 2 && lower[0] === self && lower[1] === "rank") {
+      const m = /^\(\s*'([a-z-]+)'\s*,\s*(?:'(?:[^']|'')*'|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\)$/.exec(body);
+      if (m && FTS5_CONFIG_KEYS.has(m[1]!)) return;
+    }
+    throw new SqlFault(at, `only INSERT INTO ${known.name}(${known.name}) VALUES('rebuild') and fts5 settings may address virtual table ${known.name} itself in a backup`);
   }
 
   // ---- INSERT ----
@@ -943,19 +1143,23 @@ class DumpParser {
       if (t === TK_EOF) throw truncated(start);
       throw new SqlFault(lx.start, "expected VALUES in INSERT");
     }
+    const shadowOf = this.shadows.get(asciiLower(target.name));
+    const shadow = shadowOf ? this.shadowRows(shadowOf, target.name, columns, nameAt) : undefined;
     // Copies: the head outlives this window, a slice would keep all of it alive.
     return {
       prefix: detach(s.slice(start, lx.pos)),
       kind: target.kind,
       name: detach(target.name),
       columns: columns && Object.freeze(columns.map(detach)),
-      plain: lx.plain,
+      plain: lx.plain && shadow === undefined,
+      ...(shadow ? { shadow } : {}),
     };
   }
 
   /** The rows of an INSERT from `i` (after VALUES) to its `;`; emits the statement and returns the position after the `;`. */
   private insertRows(s: string, start: number, i: number, final: boolean, head: InsertHead): number {
     this.plain = head.plain;
+    const valuesEnd = i;
     let rows = 0;
     let lastEnd = i;
     for (;;) {
@@ -992,7 +1196,17 @@ class DumpParser {
     }
     const end = i + 1;
     this.checkSize(start, end);
+    if (head.shadow) {
+      if ("rtree" in head.shadow) this.collectRtree(s, valuesEnd, lastEnd, head, head.shadow.rtree);
+      else if ("rewrite" in head.shadow) {
+        const known = this.shadows.get(asciiLower(head.name))!;
+        this.emit("insert", start, head.shadow.rewrite + compactRange(s, valuesEnd, lastEnd), { name: known.name, rows });
+      }
+      return end;
+    }
     const sql = this.plain ? s.slice(start, lastEnd) : compactRange(s, start, lastEnd);
+    const known = head.kind === "insert" && this.virtuals.size > 0 ? this.virtuals.get(asciiLower(head.name)) : undefined;
+    if (known && head.columns) this.checkVirtualCommand(known, head.columns, compactRange(s, valuesEnd, lastEnd), rows, start);
     this.emit(head.kind, start, sql, { name: head.name, rows, columns: head.columns });
     return end;
   }
@@ -1155,12 +1369,42 @@ class DumpParser {
         if (args < fn.min || args > fn.max) throw new SqlFault(at, `${word}() takes ${fn.min === fn.max ? fn.min : `at least ${fn.min}`} argument${fn.min === 1 ? "" : "s"}`);
         return p;
       }
+      case TK_LP:
+        return this.exactReal(lx, final, start);
       case TK_EOF:
         throw truncated(start);
       default:
         break;
     }
     throw new SqlFault(at, `expected a value but found ${describeAt(s, at)}`);
+  }
+
+  /**
+   * `(M*2^-300*…)`: a tiny REAL in its exact binary form, as Lifeboat writes
+   * those older sqlite3 shells misread in decimal (`realLiteral`). Only
+   * numbers joined by `*`, the first one optionally signed.
+   */
+  private exactReal(lx: Lexer, final: boolean, start: number): number {
+    const s = lx.s;
+    const at = lx.start;
+    let t = lx.nextSignificant();
+    if (t === TK_OP && (s.charCodeAt(lx.start) === 45 || s.charCodeAt(lx.start) === 43) && lx.pos - lx.start === 1) t = lx.nextSignificant();
+    let factors = 0;
+    for (;;) {
+      if (t === TK_EOF) throw truncated(start);
+      if (t !== TK_INTEGER && t !== TK_FLOAT) throw new SqlFault(at, "only a product of numbers may stand in parentheses in a backup's values");
+      factors++;
+      t = lx.nextSignificant();
+      if (t === TK_OP && lx.pos - lx.start === 1 && s.charCodeAt(lx.start) === 42) {
+        t = lx.nextSignificant();
+        continue;
+      }
+      break;
+    }
+    if (!lx.plain) this.plain = false;
+    if (t === TK_EOF) throw truncated(start);
+    if (t !== TK_RP || factors < 2) throw new SqlFault(at, "only a product of numbers may stand in parentheses in a backup's values");
+    return lx.pos;
   }
 
   /** TRUE / FALSE: a word that must not be called as a function. */
@@ -1272,6 +1516,39 @@ function describeStatement(s: string, start: number): string {
   return `“${firstLine.length > 40 ? firstLine.slice(0, 40) + "…" : firstLine}”`;
 }
 
+/** The rows of VALUES text (from after VALUES to the end of the last row), each as the text of its values. */
+function rowsOf(s: string, start: number, end: number): string[][] {
+  const lx = new Lexer(s, start, true);
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let value = "";
+  let depth = 0;
+  while (lx.pos < end) {
+    const t = lx.nextSignificant();
+    if (t === TK_EOF) break;
+    const text = s.slice(lx.start, lx.pos);
+    if (t === TK_LP) {
+      depth++;
+      if (depth === 1) continue;
+    } else if (t === TK_RP) {
+      depth--;
+      if (depth === 0) {
+        row.push(value);
+        rows.push(row);
+        row = [];
+        value = "";
+        continue;
+      }
+    } else if (t === TK_COMMA && depth === 1) {
+      row.push(value);
+      value = "";
+      continue;
+    } else if (t === TK_COMMA && depth === 0) continue;
+    value += value && /^[\w'"X]/.test(text) && /[\w'"]$/.test(value) ? ` ${text}` : text;
+  }
+  return rows;
+}
+
 /** The tokens of a statement joined with single spaces where the source had whitespace or comments. */
 function compactSql(s: string, toks: Tok[]): string {
   let out = "";
@@ -1343,6 +1620,17 @@ function checkAnalyze(s: string, toks: Tok[]): void {
   throw new SqlFault(toks[0]!.s, "only ANALYZE sqlite_schema is allowed in a backup (it creates the statistics tables a dump fills)");
 }
 
+/**
+ * `PRAGMA writable_schema=ON|OFF` exactly as sqlite3 .dump writes it: true or
+ * false; null for any other statement (which `checkPragma` then refuses).
+ */
+function writableSchemaSwitch(s: string, toks: Tok[]): boolean | null {
+  if (toks.length !== 4 || toks[2]!.t !== TK_OP || s.slice(toks[2]!.s, toks[2]!.e) !== "=") return null;
+  if (toks[1]!.t !== TK_ID || asciiLower(s.slice(toks[1]!.s, toks[1]!.e)) !== "writable_schema" || toks[3]!.t !== TK_ID) return null;
+  const v = s.slice(toks[3]!.s, toks[3]!.e).toUpperCase();
+  return v === "ON" ? true : v === "OFF" ? false : null;
+}
+
 function checkPragma(s: string, toks: Tok[]): { name: string; value: string } {
   const at = toks[0]!.s;
   const nameTok = toks[1];
@@ -1350,12 +1638,7 @@ function checkPragma(s: string, toks: Tok[]): { name: string; value: string } {
   if (toks[2]?.t === TK_DOT) throw new SqlFault(at, "a PRAGMA with a schema name is not allowed in a backup");
   const name = asciiLower(tokenName(s, nameTok.s, nameTok.e, nameTok.t));
   if (!ALLOWED_PRAGMAS.has(name)) {
-    if (name === "writable_schema") {
-      throw new SqlFault(
-        at,
-        "PRAGMA writable_schema is not allowed in a backup (it edits the schema directly; sqlite3 .dump writes it for virtual tables, which are not supported)",
-      );
-    }
+    if (name === "writable_schema") throw new SqlFault(at, WRITABLE_SCHEMA_REASON);
     throw new SqlFault(at, `PRAGMA ${name} is not allowed in a backup (only foreign_keys, user_version and application_id)`);
   }
   // PRAGMA name = value   |   PRAGMA name(value)

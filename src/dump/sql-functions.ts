@@ -2,12 +2,13 @@
  * Which SQL functions and table-valued functions a backup may mention.
  *
  * Row values in INSERT statements may only use the few functions dumps write
- * (`DUMP_VALUE_FUNCTIONS`). Schema text (CHECK, DEFAULT, generated columns,
- * index expressions, views, triggers) is evaluated later — by the import and by
- * every program that opens the database afterwards — so it may only call
- * SQLite's built-in, side-effect-free functions (`SCHEMA_FUNCTIONS`). Anything
- * else is refused, in particular the file and extension functions some builds
- * ship (`readfile`, `writefile`, `load_extension`, `fts3_tokenizer`, …).
+ * (`DUMP_VALUE_FUNCTIONS`). Schema text that runs while rows are inserted
+ * (CHECK, DEFAULT, generated columns, index expressions) may only call
+ * SQLite's built-in, side-effect-free functions (`SCHEMA_FUNCTIONS`): a restore
+ * has no other. Views and triggers run later, in the application, which
+ * registers its own functions: there any function may be named except the
+ * dangerous ones some builds ship (`readfile`, `writefile`, `load_extension`,
+ * `fts3_tokenizer`, …), which are refused everywhere.
  * Names compare like SQLite compares them: ASCII case-insensitively.
  */
 import { asciiLower } from "./sql-tokenizer.ts";
@@ -20,7 +21,7 @@ export const DUMP_VALUE_FUNCTIONS: ReadonlyMap<string, { min: number; max: numbe
 ]);
 
 /** SQLite's built-in scalar, aggregate, window, date/time, math and JSON functions (no I/O, no extensions). */
-export const SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(
+const SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(
   [
     // core scalar functions
     "abs char coalesce concat concat_ws format glob hex if ifnull iif instr length like likelihood likely",
@@ -49,7 +50,7 @@ export const SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(
 );
 
 /** Table-valued functions a view or trigger may read from (`FROM json_each(...)`). */
-export const TABLE_FUNCTIONS: ReadonlySet<string> = new Set(["json_each", "json_tree"]);
+const TABLE_FUNCTIONS: ReadonlySet<string> = new Set(["json_each", "json_tree"]);
 
 /**
  * Eponymous virtual tables that expose files, pages or internals; a view or
@@ -81,6 +82,24 @@ const DANGEROUS: ReadonlyMap<string, string> = new Map([
   ["sqlite_compileoption_get", "it exposes build details"],
   ["sqlite_compileoption_used", "it exposes build details"],
   ["libsql_vector_idx", "vector indexes cannot be restored from a dump"],
+  ["zipfile_cds", "it reads archives on the server"],
+  ["sha3_query", "it runs SQL text"],
+  ["sqlite_log", "it writes to the error log"],
+  ["usleep", "it stalls the connection"],
+  ["optimize", "it rewrites a full-text index"],
+  ["fts5", "it hands out the full-text engine's internals"],
+  ["rtreecheck", "it runs queries on internal tables"],
+  ["sqlite_crypt", "it handles encryption keys"],
+  ["sqlite3mc_config", "it changes encryption settings"],
+  ["sqlite3mc_config_table", "it exposes encryption settings"],
+  ["sqlite3mc_codec_data", "it exposes encryption settings"],
+  ["sqlite3mc_version", "it exposes build details"],
+  ["shell_add_schema", "it is an internal of the sqlite3 shell"],
+  ["shell_escape_crnl", "it is an internal of the sqlite3 shell"],
+  ["shell_idquote", "it is an internal of the sqlite3 shell"],
+  ["shell_int32", "it is an internal of the sqlite3 shell"],
+  ["shell_module_schema", "it is an internal of the sqlite3 shell"],
+  ["shell_putsnl", "it is an internal of the sqlite3 shell"],
 ]);
 
 /** The reason a call of `name()` is refused, for the error message. */
@@ -89,7 +108,15 @@ export function functionRefusal(name: string): string {
   return `function ${name}() is not allowed in a backup${why ? ` (${why})` : ""}`;
 }
 
-/** Whether schema text (CHECK, DEFAULT, views, triggers, index expressions) may call `name()`. */
+/**
+ * Whether `name()` is refused everywhere, views and triggers included: it
+ * touches files, native code, other SQL or the engine's internals.
+ */
+export function isDangerousFunction(name: string): boolean {
+  return DANGEROUS.has(asciiLower(name));
+}
+
+/** Whether `name()` is one of SQLite's built-in, side-effect-free functions (allowed in every schema expression). */
 export function isSchemaFunction(name: string): boolean {
   return SCHEMA_FUNCTIONS.has(asciiLower(name));
 }

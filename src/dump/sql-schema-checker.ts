@@ -12,7 +12,7 @@
  * leniency cannot change how SQLite reads a function call (SQLite rejects the
  * rest itself), and strict wherever a token could be read two ways.
  */
-import { functionRefusal, isReadableTable, isSchemaFunction, isTableFunction } from "./sql-functions.ts";
+import { functionRefusal, isDangerousFunction, isReadableTable, isSchemaFunction, isTableFunction } from "./sql-functions.ts";
 import {
   asciiLower,
   JOIN_KEYWORDS,
@@ -35,6 +35,7 @@ import {
   TK_STRING,
   tokenName,
 } from "./sql-tokenizer.ts";
+import { checkVirtualTable, type ArgTok, type VirtualTableSpec } from "./virtual-tables.ts";
 
 /** One significant token of a statement. `kw` is the upper-case keyword for keyword words, else "". */
 export interface Tok {
@@ -46,11 +47,21 @@ export interface Tok {
 
 /** What a checked CREATE statement creates. */
 export interface CreateInfo {
-  kind: "create-table" | "create-index" | "create-view" | "create-trigger";
+  kind: "create-table" | "create-index" | "create-view" | "create-trigger" | "create-virtual";
   /** Name of the object created (unquoted). */
   name: string;
   /** For indexes and triggers: the table they belong to (unquoted). */
   table?: string;
+  /** For virtual tables: the module and how the table is restored. */
+  virtual?: VirtualTableSpec;
+}
+
+export interface CheckCreateOptions {
+  /**
+   * Shadow tables of the virtual tables created so far (lower case): a backup
+   * may not create, index, trigger on or write them (the module owns them).
+   */
+  shadows?: ReadonlySet<string>;
 }
 
 /**
@@ -91,8 +102,21 @@ export function collectStatement(lx: Lexer): Tok[] {
 }
 
 /** Checks a CREATE statement's tokens (from `collectStatement`); throws SqlFault with the offending token's position. */
-export function checkCreate(src: string, toks: Tok[]): CreateInfo {
-  return new SchemaParser(src, toks).create();
+export function checkCreate(src: string, toks: Tok[], options: CheckCreateOptions = {}): CreateInfo {
+  return new SchemaParser(src, toks, options.shadows ?? new Set()).create();
+}
+
+/**
+ * Checks one definition as `sqlite_schema` stores it (no `;`), the way an
+ * import would check it. Throws `SqlFault` (its `pos` an offset into `sql`).
+ */
+export function checkSchemaSql(sql: string, options: CheckCreateOptions = {}): CreateInfo {
+  const text = `${sql}\n;`;
+  const lx = new Lexer(text, 0, true);
+  const toks = collectStatement(lx);
+  // One statement only: text after a `;` would otherwise reach SQLite unchecked.
+  if (lx.nextSignificant() !== TK_EOF) throw new SqlFault(lx.start, "a definition must be a single statement");
+  return checkCreate(text, toks, options);
 }
 
 const RESOLVE_TYPES = new Set(["ROLLBACK", "ABORT", "FAIL", "IGNORE", "REPLACE"]);
@@ -105,10 +129,17 @@ const MAX_DEPTH = 300;
 class SchemaParser {
   private i = 0;
   private depth = 0;
+  /**
+   * Where an expression sits: null in views and triggers (run later, by the
+   * application, whose own functions exist there); otherwise the words for a
+   * place whose functions run while rows are restored.
+   */
+  private rowTime: string | null = null;
 
   constructor(
     private readonly src: string,
     private readonly toks: Tok[],
+    private readonly shadows: ReadonlySet<string>,
   ) {}
 
   // ---- token helpers -------------------------------------------------------
@@ -234,7 +265,7 @@ class SchemaParser {
       case "TRIGGER":
         return this.trigger();
       case "VIRTUAL":
-        return this.fail("virtual tables are not supported (CREATE VIRTUAL TABLE)", this.i - 1);
+        return this.virtualTable();
       default:
         return this.fail(`CREATE ${this.describe(this.i - 1)} is not allowed in a backup`, this.i - 1);
     }
@@ -257,10 +288,56 @@ class SchemaParser {
       if (asciiLower(schema) !== "main") this.fail(`only the main database can be restored (found “${schema}.${name}”)`, at);
     }
     if (asciiLower(name).startsWith("sqlite_")) this.fail(`the name ${name} is reserved for SQLite's internal tables`, at);
+    this.notShadow(name, at);
     return name;
   }
 
+  /** Refuses a shadow table of a virtual table: only its module writes it. */
+  private notShadow(name: string, at: number): void {
+    if (this.shadows.has(asciiLower(name))) {
+      this.fail(`${name} is an internal (shadow) table of a virtual table; a backup may not create or write it directly`, at);
+    }
+  }
+
+  /** `CREATE VIRTUAL TABLE [IF NOT EXISTS] [main.]name USING module[(args)]`, module and arguments on the allow-list. */
+  private virtualTable(): CreateInfo {
+    this.expectKw("TABLE");
+    this.ifNotExists();
+    const name = this.objectName();
+    this.expectKw("USING");
+    const moduleAt = this.i;
+    const module = this.name("a module name");
+    const args: ArgTok[][] = [];
+    if (this.accept(TK_LP)) {
+      let depth = 0;
+      let arg: ArgTok[] = [];
+      for (;;) {
+        const t = this.type();
+        if (t === TK_EOF) this.unexpected("“)”");
+        if (t === TK_RP && depth === 0) {
+          this.i++;
+          if (arg.length > 0 || args.length > 0) args.push(arg);
+          break;
+        }
+        if (t === TK_COMMA && depth === 0) {
+          args.push(arg);
+          arg = [];
+          this.i++;
+          continue;
+        }
+        if (t === TK_LP) depth++;
+        if (t === TK_RP) depth--;
+        const tok = this.toks[this.i++]!;
+        arg.push({ t: tok.t, s: tok.s, e: tok.e });
+      }
+    }
+    this.expectEnd();
+    const virtual = checkVirtualTable(this.src, module, this.toks[moduleAt]!.s, args);
+    return { kind: "create-virtual", name, virtual };
+  }
+
   private table(): CreateInfo {
+    this.rowTime = "a table definition";
     this.ifNotExists();
     const name = this.objectName();
     if (this.kw() === "AS") this.fail("CREATE TABLE … AS SELECT is not allowed in a backup");
@@ -312,6 +389,7 @@ class SchemaParser {
           break;
         case "DEFAULT":
           this.i++;
+          this.rowTime = "a DEFAULT value";
           this.defaultValue();
           break;
         case "NULL":
@@ -337,6 +415,7 @@ class SchemaParser {
           break;
         case "CHECK":
           this.i++;
+          this.rowTime = "a CHECK constraint";
           this.parenthesizedExpr();
           break;
         case "REFERENCES":
@@ -452,6 +531,7 @@ class SchemaParser {
   }
 
   private generated(): void {
+    this.rowTime = "a generated column";
     this.parenthesizedExpr();
     // STORED or VIRTUAL
     if (this.type() === TK_ID && (this.kw() === "" || this.kw() === "VIRTUAL")) this.i++;
@@ -464,6 +544,7 @@ class SchemaParser {
         this.i++;
         this.expectKw("KEY");
         this.expect(TK_LP, "“(”");
+        this.rowTime = "a PRIMARY KEY";
         this.sortList();
         this.acceptKw("AUTOINCREMENT");
         this.expect(TK_RP, "“)”");
@@ -472,12 +553,14 @@ class SchemaParser {
       case "UNIQUE":
         this.i++;
         this.expect(TK_LP, "“(”");
+        this.rowTime = "a UNIQUE constraint";
         this.sortList();
         this.expect(TK_RP, "“)”");
         this.onConflict();
         return;
       case "CHECK":
         this.i++;
+        this.rowTime = "a CHECK constraint";
         this.parenthesizedExpr();
         this.onConflict();
         return;
@@ -498,10 +581,14 @@ class SchemaParser {
     this.ifNotExists();
     const name = this.objectName();
     this.expectKw("ON");
+    const tableAt = this.i;
     const table = this.name("a table name");
+    this.notShadow(table, tableAt);
     this.expect(TK_LP, "“(”");
+    this.rowTime = "an index expression";
     this.sortList();
     this.expect(TK_RP, "“)”");
+    this.rowTime = "a partial index's WHERE clause";
     if (this.acceptKw("WHERE")) this.expr();
     this.expectEnd();
     return { kind: "create-index", name, table };
@@ -537,6 +624,7 @@ class SchemaParser {
       table = this.name();
       if (asciiLower(schema) !== "main") this.fail(`only the main database can be restored (found “${schema}.${table}”)`, at);
     }
+    this.notShadow(table, at);
     if (this.acceptKw("FOR")) {
       this.expectKw("EACH");
       this.expectKw("ROW");
@@ -607,6 +695,7 @@ class SchemaParser {
     const name = this.name("a table name");
     if (this.type() === TK_DOT) this.fail("a trigger may not name a table with its schema", at);
     if (asciiLower(name).startsWith("sqlite_")) this.fail(`a trigger may not write to ${name}`, at);
+    this.notShadow(name, at);
   }
 
   private indexedBy(): void {
@@ -1051,7 +1140,17 @@ class SchemaParser {
     const at = this.i;
     const tok = this.toks[at]!;
     const name = tokenName(this.src, tok.s, tok.e, tok.t);
-    if (!isSchemaFunction(name)) this.fail(functionRefusal(name), at);
+    if (!isSchemaFunction(name)) {
+      // The application's own functions exist where it runs its views and
+      // triggers, so those may call them; a restore inserts rows without them.
+      if (isDangerousFunction(name)) this.fail(functionRefusal(name), at);
+      if (this.rowTime !== null) {
+        this.fail(
+          `function ${name}() is not one of SQLite's built-in functions; in ${this.rowTime} it would run while rows are restored, where only built-in functions exist`,
+          at,
+        );
+      }
+    }
     this.i += 2;
     if (this.isOp("*")) {
       this.i++;

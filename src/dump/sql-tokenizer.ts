@@ -14,9 +14,9 @@
  * the end of the file, and an unclosed string or comment is a truncated file.
  */
 
-/** Whitespace (spaces, tabs, newlines, form feeds, a BOM at a token start). */
+/** Whitespace (spaces, tabs, newlines, form feeds, a BOM at a token start). @internal token type the tokenizer test checks. */
 export const TK_SPACE = 1;
-/** `-- ...` or `/* ... *\/`. */
+/** `-- ...` or `/* ... *\/`. @internal token type the tokenizer test checks. */
 export const TK_COMMENT = 2;
 /** A bare word: an identifier or a keyword. */
 export const TK_ID = 3;
@@ -124,7 +124,7 @@ function isHex(c: number): boolean {
 }
 
 /** A readable description of the character at `pos` for error messages. */
-export function describeChar(c: number): string {
+function describeChar(c: number): string {
   const hex = c.toString(16).toUpperCase().padStart(4, "0");
   if (c < 32 || c === 127) return `control character U+${hex}`;
   return `“${String.fromCharCode(c)}”`;
@@ -159,7 +159,7 @@ export function scanQuoted(s: string, i: number, q: number, final: boolean): num
 }
 
 /** Result kind of the last `scanNumber` call. */
-export let numberType = TK_INTEGER;
+let numberType = TK_INTEGER;
 
 /**
  * End of the numeric literal starting at `i` (a digit, or `.` before a digit),
@@ -425,7 +425,7 @@ export class Lexer {
  * SQLite's keywords (mkkeywordhash.c). A bare word that is one of these is a
  * keyword; any other bare word is an identifier.
  */
-export const KEYWORDS: ReadonlySet<string> = new Set(
+const KEYWORDS: ReadonlySet<string> = new Set(
   (
     "ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN BETWEEN BY " +
     "CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT CREATE CROSS CURRENT CURRENT_DATE " +
@@ -506,14 +506,4 @@ export function tokenName(s: string, start: number, end: number, type: number): 
   const inner = s.slice(start + 1, end - 1);
   if (q === "[") return inner;
   return inner.includes(q) ? inner.split(q + q).join(q) : inner;
-}
-
-/** `name` as a double-quoted SQL identifier (`a"b` → `"a""b"`). */
-export function quoteIdentifier(name: string): string {
-  return '"' + name.replaceAll('"', '""') + '"';
-}
-
-/** `text` as a single-quoted SQL string literal. */
-export function quoteString(text: string): string {
-  return "'" + text.replaceAll("'", "''") + "'";
 }

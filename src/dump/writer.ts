@@ -1,5 +1,10 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { UnsupportedDatabaseError } from "../errors.ts";
+import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
+import { checkSchemaSql } from "./sql-schema-checker.ts";
+import { SqlFault } from "./sql-tokenizer.ts";
+import { realLiteral } from "./real-literal.ts";
+import { shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 
 /**
  * Writes a Lifeboat dump: SQL text that `sqlite3 new.db < file` and Lifeboat's
@@ -58,13 +63,15 @@ export interface DumpSummary {
   rowCounts: Record<string, number>;
   tables: number;
   rows: number;
+  /**
+   * Why Lifeboat's own import would refuse this dump (e.g. a CHECK constraint
+   * calling a function only the application registers), one line per object;
+   * empty when it restores. The file is still written: `sqlite3` restores it.
+   */
+  restoreProblems: string[];
 }
 
-/** The first line of every Lifeboat dump. */
-export const DUMP_MAGIC = "-- Lifeboat backup";
-/** The last line of every complete Lifeboat dump. */
-export const DUMP_END = "-- end of Lifeboat backup";
-export const DUMP_FORMAT_VERSION = 1;
+export { realLiteral };
 
 const DEFAULT_STATEMENT_BYTES = 64 * 1024;
 const MAX_PAGE_ROWS = 10_000;
@@ -85,57 +92,68 @@ export function quoteText(text: string): string {
 /**
  * SQL expression that turns column `c` (already quoted) into its literal as
  * text, for every storage class, exactly. Evaluated by SQLite, so no value is
- * ever converted through a JS number or string. REALs: `quote()` reloads
- * exactly except at the very top of the range (DBL_MAX prints with digits
- * SQLite's parser rounds to Inf), where `%!.17g` is used; ±Infinity is
- * `±1e999` (`quote()` prints `Inf`); -0.0 keeps its sign when the database has
- * `atan2` (`negativeZero`). Text holding NUL or CR LF is `CAST(X'…' AS TEXT)`.
+ * ever converted through a JS number or string. REALs: 17 significant digits
+ * (`realSql`); ±Infinity is `±1e999`; -0.0 keeps its sign when the database
+ * has `atan2` (`negativeZero`). Text holding NUL or CR LF is `CAST(X'…' AS TEXT)`.
+ * REALs below 1e-290 cannot be written this way (see `realLiteral`): the
+ * slow path formats them, and the page check sends every page showing one there.
  */
-export function literalExpr(c: string, negativeZero = false): string {
+function literalExpr(c: string, negativeZero = false): string {
   return (
     `CASE typeof(${c}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 OR instr(${c}, char(13, 10)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
     `WHEN 'real' THEN CASE WHEN ${c} > 1.7976931348623157e308 THEN '1e999' WHEN ${c} < -1.7976931348623157e308 THEN '-1e999' ` +
-    `WHEN abs(${c}) > 1.797693134862315e308 THEN printf('%!.17g', ${c}) ` +
     (negativeZero ? `WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ` : "") +
-    `ELSE quote(${c}) END ` +
+    `ELSE ${realSql(c)} END ` +
     `ELSE quote(${c}) END`
   );
 }
 
 /**
+ * A REAL as 17 significant digits. `quote()` writes the shortest form that
+ * reads back exactly under correct rounding, but older sqlite3 shells round
+ * some of those wrongly (3.40, Debian 12's, turned 8.02781717354724e-05 into
+ * a neighbour); 17 digits name one double so plainly that every parser we
+ * test reads it back bit for bit (measured with random doubles in the tests).
+ */
+function realSql(c: string): string {
+  return `printf('%!.17g', ${c})`;
+}
+
+/**
  * The cheaper expression used for whole pages: it leaves out the checks whose
  * trouble shows in the output bytes (`pageNeedsExactPath`): text with CR LF,
- * `Inf` and DBL_MAX. A page where any of them shows is formatted again with
- * `literalExpr`. NUL (which `quote()` would silently cut off) and -0.0 (which
- * it prints as 0.0) cannot be seen afterwards, so they are handled here.
+ * `Inf`, tiny REALs. A page where any of them shows is formatted again value
+ * by value. NUL (which `quote()` would silently cut off) and -0.0 (which it
+ * prints as 0.0) cannot be seen afterwards, so they are handled here.
  */
-export function fastLiteralExpr(c: string, negativeZero = false): string {
+function fastLiteralExpr(c: string, negativeZero = false): string {
   return (
     `CASE typeof(${c}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${c}, char(0)) > 0 THEN 'CAST(X''' || hex(${c}) || ''' AS TEXT)' ELSE quote(${c}) END ` +
-    (negativeZero ? `WHEN 'real' THEN CASE WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ELSE quote(${c}) END ` : "") +
+    `WHEN 'real' THEN ${negativeZero ? `CASE WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ELSE ${realSql(c)} END` : realSql(c)} ` +
     `ELSE quote(${c}) END`
   );
 }
 
 const CRLF = Buffer.from("\r\n");
 const INF_MARKS = [Buffer.from("Inf,"), Buffer.from("Inf)")];
-const E308 = Buffer.from("e+308");
+/** Exponents of REALs below 1e-290 as `%g` prints them (e-291 … e-324), and some others. */
+const TINY_MARKS = [Buffer.from("e-29"), Buffer.from("e-3")];
 
 /**
  * True when a page formatted with `fastLiteralExpr` must be formatted again
  * value by value: bytes that are not UTF-8 (TEXT holding invalid UTF-8), a CR
  * LF (the sqlite3 shell would drop the CR), `Inf` (an infinity, or by chance
- * text holding "Inf," or "Inf)") or an exponent of 308 (DBL_MAX, or text).
- * False positives only cost time.
+ * text holding "Inf," or "Inf)") or an exponent of -29x or -3x (a REAL below
+ * 1e-290, or text). False positives only cost time.
  */
 function pageNeedsExactPath(page: Buffer): boolean {
   return (
     !isUtf8(page) ||
     page.includes(CRLF) ||
     INF_MARKS.some((m) => page.includes(m)) ||
-    page.includes(E308)
+    TINY_MARKS.some((m) => page.includes(m))
   );
 }
 
@@ -191,6 +209,9 @@ interface KeyColumn {
 interface TablePlan {
   name: string;
   sql: string;
+  /** Where rows are read from (the quoted table, or a query for an R*Tree) and written to. */
+  from: string;
+  target: string;
   /** Quoted columns that are written (generated columns are not). */
   columns: string[];
   /** `rowid`: keyset on an integer; `pk`: a WITHOUT ROWID table's primary key. */
@@ -276,7 +297,42 @@ async function planTable(source: SnapshotSource, entry: SchemaEntry): Promise<Ta
     }
   }
   if (entry.sql === null) throw new UnsupportedDatabaseError(`Table ${name} has no definition in sqlite_schema.`);
-  return { name, sql: entry.sql, columns: columns.map((c) => quoteIdent(c.name)), key, rows: count };
+  const from = quoteIdent(name);
+  return { name, sql: entry.sql, from, target: from, columns: columns.map((c) => quoteIdent(c.name)), key, rows: count };
+}
+
+/** A virtual table that is restored row by row through the table itself. */
+async function planVirtual(source: SnapshotSource, entry: SchemaEntry, spec: VirtualTableSpec): Promise<TablePlan> {
+  const name = entry.name;
+  const q = quoteIdent(name);
+  const info = await rows(source, "SELECT CAST(name AS BLOB), hidden FROM pragma_table_xinfo(?1) ORDER BY cid", [name]);
+  const all = info.map((r) => ({ name: decodeName(r[0], `a column name of table ${name}`), hidden: Number(r[1]) }));
+  const count = Number(toBigInt((await rows(source, `SELECT count(*) FROM ${q}`))[0]![0]));
+  if (spec.family === "rtree") {
+    // The id column is the rowid. Rows are read in rowid order from the
+    // `_rowid` shadow table (an R*Tree only looks rowids up by equality), and
+    // the coordinates come back exactly: they are stored as 32-bit values.
+    const k = quoteIdent("lifeboat_key");
+    const from = `(SELECT s.rowid AS ${k}, v.* FROM ${quoteIdent(`${name}_rowid`)} AS s CROSS JOIN ${q} AS v ON v.rowid = s.rowid)`;
+    const columns = all.filter((c) => c.hidden === 0).map((c) => quoteIdent(c.name));
+    return { name, sql: entry.sql!, from, target: q, columns, key: { kind: "rowid", quoted: k, explicit: false }, rows: count };
+  }
+  // Full-text: the visible columns, plus an fts4 languageid column (hidden).
+  const columns = all
+    .filter((c) => c.hidden === 0 || (spec.languageId !== undefined && c.name.toLowerCase() === spec.languageId.toLowerCase()))
+    .map((c) => quoteIdent(c.name));
+  const rowid = spec.family === "fts5" ? "rowid" : "docid";
+  return { name, sql: entry.sql!, from: q, target: q, columns, key: { kind: "rowid", quoted: quoteIdent(rowid), explicit: true }, rows: count };
+}
+
+/** A virtual table, checked as an import would check it, with what its restore needs. */
+interface VirtualPlan {
+  entry: SchemaEntry;
+  spec: VirtualTableSpec;
+  /** Rows restored through the table; null for external content (rebuilt) and fts5vocab (nothing to restore). */
+  table: TablePlan | null;
+  /** fts5 settings (`INSERT INTO ft(ft, rank) VALUES(…)`), as SQL. */
+  config: string[];
 }
 
 /** Buffers small writes into larger ones; the sink sees 256 KiB pieces or the remainder. */
@@ -372,8 +428,9 @@ function hasCrLf(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** Formats one value fetched by the slow path: text as bytes (checked), everything else as SQLite's literal. */
+/** Formats one value fetched by the slow path: text as bytes (checked), a REAL from its number, everything else as SQLite's literal. */
 function slowLiteral(type: string, raw: unknown): Uint8Array {
+  if (type === "real" && typeof raw === "number") return utf8.encode(realLiteral(raw));
   const bytes = toBytes(raw);
   if (type !== "text") return bytes;
   if (bytes.includes(0) || hasCrLf(bytes) || !isUtf8(bytes)) {
@@ -410,13 +467,15 @@ export async function writeDump(source: SnapshotSource, sink: ByteSink, options:
   }
 
   const schema = await readSchema(source);
-  const virtual = schema.filter((e) => e.type === "table" && e.sql !== null && /^\s*CREATE\s+VIRTUAL\s+TABLE\b/i.test(e.sql));
-  if (virtual.length > 0) {
-    throw new UnsupportedDatabaseError(
-      `The database has virtual table${virtual.length > 1 ? "s" : ""} ${virtual.map((v) => v.name).join(", ")}; ` +
-        "Lifeboat cannot back up virtual tables (such as fts5 or rtree) faithfully, so no backup was written.",
-    );
+  const isVirtual = (e: SchemaEntry) => e.type === "table" && e.sql !== null && /^\s*CREATE\s+VIRTUAL\s+TABLE\b/i.test(e.sql);
+  const virtuals = new Map<string, VirtualPlan>();
+  const shadows = new Set<string>();
+  for (const e of schema.filter(isVirtual)) {
+    const spec = virtualSpec(e);
+    virtuals.set(e.name.toLowerCase(), { entry: e, spec, table: null, config: [] });
+    for (const shadow of shadowTableNames(e.name, spec.family)) shadows.add(shadow);
   }
+  const isShadow = (name: string) => shadows.has(name.toLowerCase());
   const strange = schema.filter(
     (e) => e.type === "table" && isInternal(e.name) && !/^sqlite_(sequence|stat[1-4])$/i.test(e.name),
   );
@@ -426,9 +485,37 @@ export async function writeDump(source: SnapshotSource, sink: ByteSink, options:
   const hasSequence = schema.some((e) => e.type === "table" && e.name.toLowerCase() === "sqlite_sequence");
   const hasStat1 = schema.some((e) => e.type === "table" && e.name.toLowerCase() === "sqlite_stat1");
 
-  const tables: TablePlan[] = [];
+  // Every definition is checked as an import would check it: a backup that
+  // Lifeboat could not restore is known the day it is written.
+  const restoreProblems: string[] = [];
   for (const e of schema) {
-    if (e.type === "table" && !isInternal(e.name)) tables.push(await planTable(source, e));
+    if (e.sql === null || isInternal(e.name) || isInternal(e.tblName) || isShadow(e.name) || virtuals.has(e.name.toLowerCase())) continue;
+    try {
+      checkSchemaSql(e.sql, { shadows });
+    } catch (error) {
+      if (!(error instanceof SqlFault)) throw error;
+      restoreProblems.push(`${e.type} ${e.name}: ${error.reason}`);
+    }
+  }
+
+  const tables: TablePlan[] = [];
+  /** Tables and virtual tables in schema order, as the dump creates them. */
+  const creates: ({ kind: "table"; plan: TablePlan } | { kind: "virtual"; plan: VirtualPlan })[] = [];
+  for (const e of schema) {
+    if (e.type !== "table" || isInternal(e.name) || isShadow(e.name)) continue;
+    const v = virtuals.get(e.name.toLowerCase());
+    if (v) {
+      if (v.spec.content.kind === "own") {
+        v.table = await planVirtual(source, e, v.spec);
+        tables.push(v.table);
+      }
+      if (v.spec.family === "fts5") v.config = await fts5Settings(source, e.name);
+      creates.push({ kind: "virtual", plan: v });
+    } else {
+      const plan = await planTable(source, e);
+      tables.push(plan);
+      creates.push({ kind: "table", plan });
+    }
   }
   const negativeZero = await hasMathFunctions(source);
   const userVersion = toBigInt((await rows(source, "PRAGMA user_version"))[0]![0]);
@@ -436,7 +523,10 @@ export async function writeDump(source: SnapshotSource, sink: ByteSink, options:
 
   await source.settle?.();
   const rowCounts: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (const t of tables) rowCounts[t.name] = t.rows;
+  for (const c of creates) {
+    if (c.kind === "table") rowCounts[c.plan.name] = c.plan.rows;
+    else if (c.plan.table) rowCounts[c.plan.entry.name] = c.plan.table.rows;
+  }
 
   const out = new Output(sink);
   await out.text(
@@ -458,8 +548,14 @@ export async function writeDump(source: SnapshotSource, sink: ByteSink, options:
   const literal = (c: string) => literalExpr(c, negativeZero);
   const fast = (c: string) => fastLiteralExpr(c, negativeZero);
   let totalRows = 0;
-  for (const t of tables) {
-    await out.text(`${t.sql};\n`);
+  for (const c of creates) {
+    if (c.kind === "virtual") {
+      await out.text(`${c.plan.entry.sql};\n`);
+      for (const sql of c.plan.config) await out.text(`${sql};\n`);
+      if (!c.plan.table) continue;
+    }
+    const t = c.kind === "table" ? c.plan : c.plan.table!;
+    if (c.kind === "table") await out.text(`${t.sql};\n`);
     totalRows += await writeTableRows(source, out, t, target, fast, literal);
     await source.settle?.();
   }
@@ -476,13 +572,58 @@ export async function writeDump(source: SnapshotSource, sink: ByteSink, options:
 
   // Indexes, views and triggers after the data: triggers must not fire while
   // rows are restored, and sqlite_schema order creates a view after the views it uses.
-  for (const e of schema) {
-    if (e.sql === null || isInternal(e.tblName) || isInternal(e.name)) continue;
-    if (e.type === "index" || e.type === "view" || e.type === "trigger") await out.text(`${e.sql};\n`);
+  const later = schema.filter((e) => e.sql !== null && !isInternal(e.tblName) && !isInternal(e.name) && !isShadow(e.tblName));
+  for (const e of later) {
+    if (e.type === "index" || e.type === "view") await out.text(`${e.sql};\n`);
+  }
+  // External-content full-text indexes are rebuilt from their content (a
+  // table, or a view: hence after the views), before any trigger exists.
+  for (const v of virtuals.values()) {
+    if (v.spec.content.kind === "external") {
+      const q = quoteIdent(v.entry.name);
+      await out.text(`INSERT INTO ${q}(${q}) VALUES('rebuild');\n`);
+    }
+  }
+  for (const e of later) {
+    if (e.type === "trigger") await out.text(`${e.sql};\n`);
   }
   await out.text(`COMMIT;\n${DUMP_END}\n`);
   await out.flush();
-  return { rowCounts, tables: tables.length, rows: totalRows };
+  return { rowCounts, tables: tables.length, rows: totalRows, restoreProblems };
+}
+
+/**
+ * The checked spec of a virtual table; `UnsupportedDatabaseError` for a
+ * module or option a restore would refuse, and for a contentless full-text
+ * table (it keeps no text, only an index no dump can rebuild).
+ */
+function virtualSpec(e: SchemaEntry): VirtualTableSpec {
+  let spec: VirtualTableSpec | undefined;
+  try {
+    spec = checkSchemaSql(e.sql!).virtual;
+  } catch (error) {
+    if (!(error instanceof SqlFault)) throw error;
+    throw new UnsupportedDatabaseError(`The database has virtual table ${e.name}: ${error.reason}. No backup was written.`);
+  }
+  if (!spec) throw new UnsupportedDatabaseError(`The definition of virtual table ${e.name} cannot be read.`);
+  if (spec.content.kind === "none" && spec.content.contentless) {
+    throw new UnsupportedDatabaseError(
+      `The database has the contentless full-text table ${e.name} (content=''): it keeps only its index, not the text, ` +
+        "so no dump can restore it. No backup was written.",
+    );
+  }
+  return spec;
+}
+
+/** An fts5 table's settings other than its format version, as the statements that restore them. */
+async function fts5Settings(source: SnapshotSource, name: string): Promise<string[]> {
+  const q = quoteIdent(name);
+  const config = quoteIdent(`${name}_config`);
+  const out: string[] = [];
+  for (const r of await rows(source, `SELECT CAST(quote(k) || ',' || quote(v) AS BLOB) FROM ${config} WHERE k <> 'version' ORDER BY k`)) {
+    out.push(`INSERT INTO ${q}(${q},"rank") VALUES(${decodeName(r[0], `a setting of ${name}`)})`);
+  }
+  return out;
 }
 
 async function writeSingleRowInserts(
@@ -513,15 +654,15 @@ async function writeTableRows(
   exactLiteral: (c: string) => string,
 ): Promise<number> {
   if (t.rows === 0) return 0;
-  const table = quoteIdent(t.name);
+  const table = t.from;
   const explicitRowid = t.key.kind === "rowid" && t.key.explicit;
   const columnList = [...(explicitRowid ? [(t.key as { quoted: string }).quoted] : []), ...t.columns];
-  const head = utf8.encode(`INSERT INTO ${table}(${columnList.join(",")}) VALUES`);
+  const head = utf8.encode(`INSERT INTO ${t.target}(${columnList.join(",")}) VALUES`);
   const tail = utf8.encode(";\n");
   const valueExprs = [...(explicitRowid ? [(t.key as { quoted: string }).quoted] : []), ...t.columns].map(fastLiteral);
   const rowExpr = `'(' || ${valueExprs.join(" || ',' || ")} || ')'`;
   const slowCols = columnList
-    .map((c) => `typeof(${c}), CASE WHEN typeof(${c}) = 'text' THEN CAST(${c} AS BLOB) ELSE CAST(${exactLiteral(c)} AS BLOB) END`)
+    .map((c) => `typeof(${c}), CASE typeof(${c}) WHEN 'text' THEN CAST(${c} AS BLOB) WHEN 'real' THEN ${c} ELSE CAST(${exactLiteral(c)} AS BLOB) END`)
     .join(", ");
 
   let limit = 16;

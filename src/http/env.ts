@@ -1,4 +1,4 @@
-import type { Principal } from "../auth/principal.ts";
+import type { Principal } from "../principal.ts";
 
 /** Variables routes can read from the context. */
 export type AppEnv = {
@@ -8,3 +8,6 @@ export type AppEnv = {
     principal?: Principal;
   };
 };
+
+/** Name of the browser session cookie (a signed token, see `Auth.issueSession`). */
+export const SESSION_COOKIE = "lifeboat_session";

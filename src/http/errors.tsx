@@ -21,7 +21,7 @@ import { ErrorFragment, ErrorPage } from "../../templates/error.tsx";
 import { isHtmx, wantsJson } from "./render.tsx";
 
 /** The one mapping from domain error to HTTP status. */
-export function statusOf(err: unknown): ContentfulStatusCode {
+function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof ValidationError) return 400;
   if (err instanceof UnauthorizedError) return 401;
   if (err instanceof ForbiddenError) return 403;
@@ -92,7 +92,7 @@ export function showErrorsAs(c: Context, view: ErrorView): void {
 }
 
 /** Renders an error as JSON for the API and scripts, or as a fragment/page for the browser. */
-export async function respondWithError(c: Context, err: unknown, logger?: Logger): Promise<Response> {
+async function respondWithError(c: Context, err: unknown, logger?: Logger): Promise<Response> {
   const requestId = c.get("requestId") as string | undefined;
   const described = describeError(err, requestId);
   const { status, code, message } = described;

@@ -1,11 +1,10 @@
 import { OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Env, MiddlewareHandler } from "hono";
-import { SESSION_COOKIE } from "../auth/session.ts";
-import { ValidationError } from "../errors.ts";
-import { validationErrorFrom } from "../users/validation.ts";
+import { ValidationError, validationErrorFrom } from "../errors.ts";
+import { SESSION_COOKIE } from "./env.ts";
 
 /** The error body every /api route answers with (see src/http/errors.tsx). */
-export const ErrorBodySchema = z
+const ErrorBodySchema = z
   .object({
     error: z.object({
       code: z.string().openapi({ description: "Stable machine-readable code", example: "busy" }),

@@ -10,6 +10,8 @@ import { InvalidBackupError, PayloadTooLargeError, ValidationError } from "../er
  * Name prefix of upload temp files when no `tempPath` is given. The engine's
  * storage treats every dot-file in the backup folder as work in progress: never
  * listed, removed at start once abandoned.
+ *
+ * @internal exported for its unit test; production code reaches it through `withUpload`.
  */
 export const UPLOAD_TEMP_PREFIX = ".upload-";
 
@@ -17,10 +19,10 @@ export const UPLOAD_TEMP_PREFIX = ".upload-";
  * Room for the multipart framing around the file (boundaries, part headers, a
  * few small fields) when a Content-Length is compared with the file limit.
  */
-export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 /** How many leading bytes of the file are handed to `checkStart`. */
-export const SNIFF_BYTES = 512;
+const SNIFF_BYTES = 512;
 
 export type UploadOptions = {
   /** Largest accepted file, in bytes (`MAX_UPLOAD_BYTES`). */
@@ -68,6 +70,7 @@ const MULTIPART_RE = /^multipart\/form-data\s*;/i;
  *
  * @throws ValidationError (not multipart, no `file` field), PayloadTooLargeError,
  *   InvalidBackupError (empty file) or whatever `checkStart` throws.
+ * @internal exported for its unit test; production code reaches it through `withUpload`.
  */
 export async function receiveUpload(request: Request, options: UploadOptions): Promise<ReceivedUpload> {
   const field = options.field ?? "file";

@@ -1,8 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { Context } from "hono";
 import type { z } from "zod";
-import { ValidationError } from "../errors.ts";
-import { validationErrorFrom } from "../users/validation.ts";
+import { ValidationError, validationErrorFrom } from "../errors.ts";
 
 type Target = "json" | "form" | "query" | "param";
 

@@ -21,7 +21,7 @@ import type { ScheduleStatus } from "../schedule/status.ts";
 const isoDateTime = (description: string) =>
   z.string().openapi({ format: "date-time", description, example: "2026-11-26T00:00:00.000Z" });
 
-export const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
+const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
   description: "Why a backup was taken",
 });
 
@@ -44,6 +44,13 @@ export const BackupMetaSchema = z
     pinned: z.boolean().openapi({ description: "Pinned backups are never removed by retention" }),
     periodKey: z.string().nullable().optional().openapi({ description: "Scheduled period this backup belongs to" }),
     offsiteAt: z.string().nullable().optional().openapi({ format: "date-time", description: "When this copy was confirmed in the off-site bucket" }),
+    restoreProblems: z
+      .array(z.string())
+      .optional()
+      .openapi({
+        description:
+          "Present when Lifeboat could not restore this backup (found when it was written), e.g. a CHECK constraint calling a function only the application registers",
+      }),
   })
   .openapi("Backup");
 

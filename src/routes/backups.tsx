@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
 import type { BackupEngine, DeleteScope } from "../backups/engine.ts";
+import { formatBytes } from "../bytes.ts";
 import type { Config } from "../config.ts";
 import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonResponse } from "../http/openapi.ts";
 import { renderPage } from "../http/render.tsx";
@@ -16,7 +17,6 @@ import {
   BackupsPage,
   BackupStatusCard,
   BackupTable,
-  formatBytes,
   ImportResultView,
   PAGE,
   StoredUploadView,
@@ -34,7 +34,7 @@ import {
 } from "./backups-schemas.ts";
 
 /** The engine verbs these routes call (src/backups/engine.ts); each handler calls one. */
-export type BackupRoutesEngine = Pick<
+type BackupRoutesEngine = Pick<
   BackupEngine,
   | "createBackup"
   | "listBackups"
@@ -270,7 +270,7 @@ export function backupRoutes(opts: BackupRoutesOptions) {
       return c.json(backup, 201);
     }
     announceChange(c);
-    return c.html(<StatusMessage message={`Backup ${backup.name} taken (${formatBytes(backup.size)}).`} />, 201);
+    return c.html(<StatusMessage message={`Backup ${backup.name} taken (${formatBytes(backup.size, "decimal")}).`} />, 201);
   };
 
   const status: FaceHandler<typeof statusRoute> = async (c) => {

@@ -32,7 +32,7 @@ import { createRunLog, errorMessage, mergeLastRuns, type RunOutcome, type Schedu
 import { createWebhookNotifier, type WebhookNotifier } from "./webhook.ts";
 
 /** The engine verbs the scheduler calls (src/backups/engine.ts provides them). */
-export interface SchedulerEngine {
+interface SchedulerEngine {
   createBackup(options: CreateBackupOptions): Promise<BackupMeta>;
   listBackups(): Promise<ListedBackup[]>;
   deleteBackup(name: string, options: { from: "here" | "offsite" }): Promise<unknown>;
@@ -90,7 +90,7 @@ export interface SchedulerOptions {
 }
 
 /** The answer of the external trigger: the period's backup and whether this call made it. */
-export interface TriggerResult {
+interface TriggerResult {
   backup: BackupMeta;
   created: boolean;
   periodKey: string;
@@ -127,7 +127,7 @@ export interface Scheduler {
 }
 
 /** A process id that stays unique with several instances on one host or in containers. */
-export function newInstanceId(): string {
+function newInstanceId(): string {
   return `${os.hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
 }
 

@@ -1,7 +1,7 @@
 import type { Timers } from "../clock.ts";
 import type { Logger } from "../logger.ts";
 
-/** The JSON body POSTed to BACKUP_WEBHOOK_URL when a scheduled or change backup fails. */
+/** The JSON body POSTed to BACKUP_WEBHOOK_URL when a scheduled or change backup fails. @internal the webhook test reads it. */
 export interface BackupFailedPayload {
   event: "backup.failed";
   trigger: "scheduled" | "change";

@@ -25,10 +25,10 @@ import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, writeSidecar as writeSide
  */
 
 /** A dot-file nobody has touched for this long is abandoned work (an upload cut off, a crashed host). */
-export const STALE_TEMP_MS = 60 * 60 * 1000;
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** What the writer knows about a finished file before it gets a name. */
-export interface NewBackupInfo {
+interface NewBackupInfo {
   createdAt: Date;
   trigger: BackupTrigger;
   actor: string | null;
@@ -39,6 +39,8 @@ export interface NewBackupInfo {
   compressed: boolean;
   /** Encrypted with age: the name ends in `.age`. */
   encrypted?: boolean;
+  /** Why Lifeboat could not restore the file (see `BackupMeta.restoreProblems`). */
+  restoreProblems?: string[];
 }
 
 function isMissing(err: unknown): boolean {
@@ -106,6 +108,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       pinned: sidecar?.pinned ?? false,
       periodKey: sidecar?.periodKey ?? null,
       offsiteAt: sidecar?.offsiteAt ?? null,
+      ...(sidecar?.restoreProblems?.length ? { restoreProblems: sidecar.restoreProblems } : {}),
     };
   }
 
@@ -179,6 +182,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       rowCounts: info.rowCounts,
       pinned: false,
       periodKey: info.periodKey ?? null,
+      ...(info.restoreProblems?.length ? { restoreProblems: info.restoreProblems } : {}),
     };
     try {
       await writeSidecar(name, sidecar);
@@ -209,6 +213,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       sha256: meta.sha256,
       rowCounts: meta.rowCounts,
       periodKey: meta.periodKey ?? null,
+      ...(meta.restoreProblems ? { restoreProblems: meta.restoreProblems } : {}),
       ...(current ? { sha256: current.sha256, size: current.size, offsiteAt: current.offsiteAt ?? null } : {}),
       pinned,
     });

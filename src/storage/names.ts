@@ -15,7 +15,7 @@ import type { BackupTrigger } from "../backups/types.ts";
 export const SAFE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.sql(\.gz)?(\.age)?$/;
 
 /** Prefix of this module's temp files (followed by `<host>.<pid>.<random>`). */
-export const TEMP_PREFIX = ".lifeboat-tmp.";
+const TEMP_PREFIX = ".lifeboat-tmp.";
 
 /** This host, as it appears in temp names and in the lock. */
 export const HOST_TAG = os.hostname().replace(/[^A-Za-z0-9-]/g, "-").slice(0, 40) || "host";

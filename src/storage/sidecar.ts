@@ -20,6 +20,7 @@ const SidecarSchema = z.object({
   periodKey: z.string().nullable(),
   /** When the backup was confirmed in the off-site bucket (absent in sidecars written before off-site copies). */
   offsiteAt: z.string().nullable().optional(),
+  restoreProblems: z.array(z.string()).optional(),
 });
 
 /** What the sidecar `<name>.json` holds. */

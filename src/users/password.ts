@@ -13,6 +13,7 @@ export interface ScryptParams {
  * (N=2^17, r=8, p=1): about 0.4 s and 128 MiB per hash on a small server, on
  * Node and Deno alike. The app takes another cost only through its options
  * (tests use a low one), never from the environment.
+ * @internal exported for the test that checks the production default.
  */
 export const CURRENT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ ln: 17, r: 8, p: 1 });
 

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Client, Row, Transaction } from "@libsql/client";
-import type { Role } from "../auth/principal.ts";
+import type { Role } from "../principal.ts";
 import type { Clock } from "../clock.ts";
 import { ConfigError } from "../config.ts";
 import type { WriteGate } from "../db/write-gate.ts";
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
+import { ConflictError, NotFoundError, UnauthorizedError, ValidationError, validationErrorFrom } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { UserChangeAction, UserChangeEvent } from "./events.ts";
@@ -15,7 +15,6 @@ import {
   passwordSchema,
   updateUserSchema,
   usernameSchema,
-  validationErrorFrom,
   type CreateUserInput,
   type UpdateUserInput,
 } from "./validation.ts";
@@ -53,10 +52,10 @@ export interface AuditEntry {
 }
 
 /** Who performs a change: their username, recorded in the audit trail and the event. */
-export type Actor = string;
+type Actor = string;
 
 /** The actor recorded for changes Lifeboat makes itself (the first admin). */
-export const SYSTEM_ACTOR = "system";
+const SYSTEM_ACTOR = "system";
 
 export interface UserServiceDeps {
   db: Client;

@@ -1,12 +1,4 @@
 import { z } from "zod";
-import { ValidationError } from "../errors.ts";
-
-/** Turns zod issues into one `ValidationError` whose message names each field ("password: must be…"). */
-export function validationErrorFrom(error: { issues: readonly z.core.$ZodIssue[] }): ValidationError {
-  const parts = error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message));
-  const field = error.issues[0]?.path.join(".") || undefined;
-  return new ValidationError(parts.join("; "), field);
-}
 
 /** Messages say what is expected; the field name is added by whoever reports the issue. */
 const required = (what: string) => (issue: { input: unknown }) =>
@@ -24,7 +16,7 @@ export const passwordSchema = z
   .min(12, { error: "must be at least 12 characters long" })
   .max(256, { error: "must be at most 256 characters long" });
 
-export const roleSchema = z.enum(["admin", "user"], { error: 'must be "admin" or "user"' });
+const roleSchema = z.enum(["admin", "user"], { error: 'must be "admin" or "user"' });
 
 /** Body of "create a user" (JSON and form alike). */
 export const createUserSchema = z.strictObject({

@@ -10,7 +10,7 @@ import { MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
 import { createS3Store } from "../../src/storage/s3.ts";
 import { destroyS3Server, S3RVER_KEY, startS3Server, type TestS3Server } from "../support/s3-server.ts";
 import { tempDir } from "../support/temp.ts";
-import { SQLITE3 } from "./support/sqlite3.ts";
+const SQLITE3 = "/usr/bin/sqlite3";
 
 let server: TestS3Server;
 beforeAll(async () => {

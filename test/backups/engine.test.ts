@@ -213,15 +213,17 @@ describe("backups and events", () => {
     const t = await makeEngine({ corpus: { bigRows: 10 } });
     const created: unknown[] = [];
     const failed: unknown[] = [];
-    t.engine.onBackupCreated((e) => created.push(e));
-    t.engine.onBackupFailed((e) => failed.push(e));
+    t.engine.events.on((e) => {
+      if (e.type === "backup.created") created.push(e);
+      if (e.type === "backup.failed") failed.push(e);
+    });
     const b = await t.engine.createBackup({ trigger: "change", actor: "ann" });
     expect(created).toEqual([expect.objectContaining({ type: "backup.created", trigger: "change", actor: "ann", backup: b })]);
     expect(t.engine.lastResults().backup).toMatchObject({ ok: true, trigger: "change", backup: { name: b.name } });
 
-    exec(t.dbPath, "CREATE VIRTUAL TABLE docs USING fts5(body); CREATE VIRTUAL TABLE places USING rtree(id, x0, x1);");
+    exec(t.dbPath, "CREATE VIRTUAL TABLE shapes USING geopoly(label);");
     await expect(t.engine.createBackup({ trigger: "scheduled" })).rejects.toThrow(
-      /virtual tables docs, places; Lifeboat cannot back up virtual tables/,
+      /virtual table shapes: virtual tables using the geopoly module are not supported/,
     );
     expect(failed).toEqual([
       expect.objectContaining({ type: "backup.failed", trigger: "scheduled", error: expect.objectContaining({ code: "unsupported_database" }) }),
@@ -234,12 +236,12 @@ describe("backups and events", () => {
   it("refuses an import when the safety backup cannot be taken, and changes nothing", async () => {
     const t = await makeEngine({ corpus: { bigRows: 10 } });
     const b = await t.engine.createBackup({ trigger: "manual" });
-    exec(t.dbPath, "CREATE VIRTUAL TABLE docs USING fts5(body); INSERT INTO docs VALUES ('hello');");
-    const before = readContent(t.dbPath, { skip: ["docs", "docs_data", "docs_idx", "docs_content", "docs_docsize", "docs_config"] });
+    exec(t.dbPath, "CREATE VIRTUAL TABLE docs USING geopoly(label); INSERT INTO docs(_shape, label) VALUES ('[[0,0],[1,0],[0,1],[0,0]]', 'hello');");
+    const before = readContent(t.dbPath, { skip: ["docs", "docs_node", "docs_rowid", "docs_parent"] });
     const err = await t.engine.importBackup(b.name, { actor: null }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsupportedDatabaseError);
     expect((err as Error).message).toMatch(/^The safety backup failed, so nothing was imported: .*docs/);
-    expect(contentDiff(readContent(t.dbPath, { skip: ["docs", "docs_data", "docs_idx", "docs_content", "docs_docsize", "docs_config"] }), before)).toEqual([]);
+    expect(contentDiff(readContent(t.dbPath, { skip: ["docs", "docs_node", "docs_rowid", "docs_parent"] }), before)).toEqual([]);
     expect(await listDir(t.backupDir)).toEqual([b.name, `${b.name}.json`]);
   });
 });

@@ -36,6 +36,25 @@ describe("pre-migration backup at start", () => {
     expect(backups[0]!.rowCounts).toMatchObject({ lifeboat_users: 1 });
   });
 
+  it("starts on a database with full-text search and R*Tree tables, backing them up first", async () => {
+    const dataDir = await dataDirWith(`
+      CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+      INSERT INTO notes VALUES (1, 'harbour lights'), (2, 'storm warning');
+      CREATE VIRTUAL TABLE search USING fts5(body, content='notes', content_rowid='id');
+      INSERT INTO search(search) VALUES ('rebuild');
+      CREATE VIRTUAL TABLE spots USING rtree(id, x0, x1);
+      INSERT INTO spots VALUES (1, 0.5, 1.5);`);
+    const lb = await bootTestLifeboat({}, { dataDir });
+    const backups = await lb.backups.listBackups();
+    expect(backups.map((b) => b.trigger)).toEqual(["pre-migration"]);
+    expect(backups[0]!.rowCounts).toMatchObject({ notes: 2, spots: 1 });
+    expect(Object.keys(backups[0]!.rowCounts!)).not.toContain("search"); // rebuilt from notes
+    const text = await fs.readFile(path.join(lb.config.backupDir, backups[0]!.name), "utf8");
+    expect(text).toContain("CREATE VIRTUAL TABLE search USING fts5(body, content='notes', content_rowid='id');");
+    expect(text).toContain(`INSERT INTO "search"("search") VALUES('rebuild');`);
+    expect(text).toContain(`INSERT INTO "spots"("id","x0","x1") VALUES(1,0.5,1.5);`);
+  });
+
   it("takes none for a new, empty database or when nothing is pending", async () => {
     const dataDir = await tempDir();
     const first = await bootTestLifeboat({}, { dataDir });
@@ -46,8 +65,8 @@ describe("pre-migration backup at start", () => {
   });
 
   it("refuses to start, migrating nothing, when the pre-migration backup fails", async () => {
-    const dataDir = await dataDirWith("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me'); CREATE VIRTUAL TABLE search USING fts5(body);");
-    await expect(bootTestLifeboat({}, { dataDir })).rejects.toThrow(/virtual table search/);
+    const dataDir = await dataDirWith("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me'); CREATE VIRTUAL TABLE search USING geopoly(body);");
+    await expect(bootTestLifeboat({}, { dataDir })).rejects.toThrow(/virtual table search: virtual tables using the geopoly module are not supported/);
     const db = new Database(path.join(dataDir, "app.db"));
     const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'lifeboat%' AND type = 'table'").raw(true).all() as string[][]).map((r) => r[0]);
     db.close();

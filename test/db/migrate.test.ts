@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { createClient } from "@libsql/client";
 import { afterEach, describe, expect, it } from "vitest";
-import { MIGRATIONS_TABLE, migrationStatus, runMigrations } from "../../src/db/migrate.ts";
+import { migrationStatus, runMigrations } from "../../src/db/migrate.ts";
+import { MIGRATIONS_TABLE } from "../../src/db/migrations/table.ts";
 import { MIGRATIONS, type Migration } from "../../src/db/migrations/index.ts";
 import { tempDir } from "../support/temp.ts";
 

@@ -1,5 +1,5 @@
 import type { Clock } from "../../src/clock.ts";
-import type { Role } from "../../src/auth/principal.ts";
+import type { Role } from "../../src/principal.ts";
 import { bootTestLifeboat, type TestLifeboat } from "./app.ts";
 
 /** Credentials of the first admin that `bootWithAdmin` creates. */

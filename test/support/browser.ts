@@ -8,7 +8,7 @@ import type { TestLifeboat } from "./app.ts";
 import { tempDir } from "./temp.ts";
 
 /** Debian's chromium; playwright-core downloads no browser of its own. */
-export const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = "/usr/bin/chromium";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -22,7 +22,7 @@ const CHROMIUM_ARGS = [
 ];
 
 /** Where screenshots go (git-ignored; CI can keep them as artifacts). */
-export const RESULTS_DIR = path.resolve("test-results");
+const RESULTS_DIR = path.resolve("test-results");
 
 const cleanups: (() => Promise<unknown>)[] = [];
 

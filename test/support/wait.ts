@@ -1,5 +1,5 @@
 /** How long a test waits for background work before it fails (well inside vitest's 60 s test timeout). */
-export const WAIT_MS = 30_000;
+const WAIT_MS = 30_000;
 
 /**
  * Polls `cond` until it holds, for background work a test cannot await. Fails

@@ -5,6 +5,7 @@ import { InvalidBackupError } from "../../errors.ts";
 import { decryptedDump, gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
 import { fileHandleStream } from "../../dump/file-stream.ts";
 import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.ts";
+import { MIGRATIONS_TABLE, MIGRATIONS_TABLE_SQL } from "../migrations/table.ts";
 
 /**
  * Import: the validation pass over a dump file and the all-or-nothing apply
@@ -13,17 +14,9 @@ import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.t
  * (raw libsql on a local file) and on `@libsql/client` (a remote database).
  */
 
-/** Lifeboat's record of applied migrations (the same table `src/db/migrate.ts` keeps). */
-const MIGRATIONS_TABLE = "lifeboat_migrations";
-/** Same definition as `ensureTable` in src/db/migrate.ts, so a migrated-forward dump matches a fresh database. */
-const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-    version INTEGER PRIMARY KEY NOT NULL,
-    name TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-  )`;
 const USERS_TABLE = "lifeboat_users";
 /** Statements of at most this many bytes are sent to SQLite together (fast for sqlite3 .dump files). */
-export const CHUNK_BYTES = 4 * 1024;
+const CHUNK_BYTES = 4 * 1024;
 const READ_BYTES = 256 * 1024;
 
 /** What the validation pass learned about a file. */
@@ -40,7 +33,7 @@ export interface ValidatedDump {
 }
 
 /** The part of a migration the import needs (plain data: it crosses to the worker). */
-export interface MigrationSpec {
+interface MigrationSpec {
   version: number;
   name: string;
   up: readonly string[];
@@ -205,7 +198,11 @@ export async function clearDatabase(conn: ApplyConnection): Promise<void> {
       await conn.exec(`DROP ${type.toUpperCase()} IF EXISTS ${quoteIdent(name)}`);
     }
   }
-  const tables = await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' ORDER BY rowid DESC");
+  // A virtual table's shadow tables go with it (DROP of the virtual table drops them).
+  const tables = await names(
+    conn,
+    `SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' AND name NOT IN (${SHADOW_TABLES}) ORDER BY rowid DESC`,
+  );
   for (const name of tables) {
     const lower = name.toLowerCase();
     if (lower === "sqlite_sequence") continue;
@@ -217,6 +214,9 @@ export async function clearDatabase(conn: ApplyConnection): Promise<void> {
   await conn.exec("PRAGMA user_version=0; PRAGMA application_id=0");
   await conn.settle?.();
 }
+
+/** The shadow tables of the main database's virtual tables (their modules own them). */
+const SHADOW_TABLES = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'";
 
 const SAVEPOINT = "lifeboat_chunk";
 
@@ -272,9 +272,18 @@ function migrationsDefine(migrations: readonly MigrationSpec[], table: string): 
  * `InvalidBackupError` with a readable reason; the caller rolls back.
  */
 export async function finishImport(conn: ApplyConnection, options: FinishImportOptions): Promise<ApplyOutcome> {
-  const tables = (await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table' ORDER BY rowid")).filter(
-    (n) => !n.toLowerCase().startsWith("sqlite_"),
-  );
+  const listed = (
+    await conn.query(
+      `SELECT CAST(name AS BLOB), name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual') FROM sqlite_schema WHERE type = 'table' AND name NOT IN (${SHADOW_TABLES}) ORDER BY rowid`,
+    )
+  )
+    .map((r) => ({ name: Buffer.from(toBytes(r[0])).toString("utf8"), virtual: Number(r[1]) === 1 }))
+    .filter((t) => !t.name.toLowerCase().startsWith("sqlite_"));
+  // Virtual tables count where the header lists them (fts5vocab tables, and
+  // those of a sqlite3 .dump, have no row count of their own to compare).
+  const tables = listed
+    .filter((t) => !t.virtual || (options.headerRowCounts !== null && Object.hasOwn(options.headerRowCounts, t.name)))
+    .map((t) => t.name);
   const timings: Record<string, number> = {};
   let mark = performance.now();
   const lap = (name: string) => {

@@ -77,7 +77,7 @@ function bundleFromSource(): Promise<URL> {
  * bundle of them (`bundleFromSource`), or when that cannot be written, with
  * tsx's loader registered first.
  */
-export async function startDbWorker(): Promise<DbWorker> {
+async function startDbWorker(): Promise<DbWorker> {
   const fromSource = here.endsWith(".ts");
   const workerUrl = new URL(fromSource ? "./db-worker.ts" : "./db-worker.js", here);
   let worker: Worker;
@@ -159,7 +159,7 @@ export async function startDbWorker(): Promise<DbWorker> {
 }
 
 /** A worker lent out by the pool; give it back with `release()` (once). */
-export interface WorkerLease {
+interface WorkerLease {
   worker: DbWorker;
   release(): void;
 }

@@ -21,7 +21,7 @@ export interface CorpusOptions {
  * taken, partial/expression/unique indexes, triggers, views on views, foreign
  * keys, sqlite_stat1, user_version and application_id.
  */
-export function corpusSql(options: CorpusOptions = {}): string {
+function corpusSql(options: CorpusOptions = {}): string {
   const big = options.bigRows ?? 3000;
   const longText = "long text with 'quotes' and\nnewlines ".repeat(3000);
   return `

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 
-export const SQLITE3 = "/usr/bin/sqlite3";
+const SQLITE3 = "/usr/bin/sqlite3";
 
 /** Runs the sqlite3 CLI on `dbFile` with `args`, feeding `stdinFile` when given. */
 export function sqlite3(
