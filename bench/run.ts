@@ -146,9 +146,15 @@ process.on("message", async (cmd) => {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
   const t0 = performance.now();
   try {
-    const value = cmd.op === "export"
-      ? await lb.backups.createBackup({ trigger: "manual", actor: "bench" })
-      : await lb.backups.importBackup(cmd.name, { actor: "bench" });
+    let value;
+    if (cmd.op === "export") value = await lb.backups.createBackup({ trigger: "manual", actor: "bench" });
+    else if (cmd.op === "export-offsite") {
+      // The backup, then its off-site copy (upload + read-back check) until it is confirmed.
+      value = await lb.backups.createBackup({ trigger: "manual", actor: "bench" });
+      await lb.backups.offsiteIdle();
+      const pending = lb.backups.offsiteStatus()?.pending.find((p) => p.name === value.name);
+      if (pending) throw new Error("off-site copy failed: " + pending.error);
+    } else value = await lb.backups.importBackup(cmd.name, { actor: "bench" });
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     process.send({ ok: true, value, seconds, peakRss: Math.max(peak, process.memoryUsage.rss()) });
@@ -365,7 +371,48 @@ async function main(): Promise<void> {
     const stopped = await stopServer(server.child);
     const maxRss = mb(stopped.maxRss);
 
-    const [exp, dump, imp, cliImp] = results;
+    const exp = results[0];
+    // Export variants, each on a Lifeboat started with that configuration: gzip; gzip then age;
+    // gzip, age and the off-site copy to an S3-compatible server (s3rver) on loopback.
+    const { generateIdentity, identityToRecipient } = await import("age-encryption");
+    const identity = await generateIdentity();
+    const identityFile = path.join(root, "age-key.txt");
+    await fsp.writeFile(identityFile, identity + "\n", { mode: 0o600 });
+    const ageEnv = { BACKUP_AGE_RECIPIENTS: await identityToRecipient(identity), BACKUP_AGE_IDENTITY_FILE: identityFile };
+    const { default: S3rver } = await import("s3rver");
+    const s3dir = path.join(root, "s3");
+    const s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3dir, configureBuckets: [{ name: "bench", configs: [] }] });
+    const s3info = await s3.run();
+    const s3Env = {
+      BACKUP_S3_BUCKET: "bench",
+      BACKUP_S3_ENDPOINT: `http://127.0.0.1:${s3info.port}`,
+      BACKUP_S3_FORCE_PATH_STYLE: "true",
+      BACKUP_S3_ACCESS_KEY_ID: "S3RVER",
+      BACKUP_S3_SECRET_ACCESS_KEY: "S3RVER",
+    };
+    const variants: [string, Record<string, string>, string][] = [
+      ["Lifeboat export, gzip", { BACKUP_COMPRESSION: "gzip" }, "export"],
+      ["Lifeboat export, gzip + age", { BACKUP_COMPRESSION: "gzip", ...ageEnv }, "export"],
+      ["Lifeboat export, gzip + age + off-site copy", { BACKUP_COMPRESSION: "gzip", ...ageEnv, ...s3Env }, "export-offsite"],
+    ];
+    try {
+      for (const [name, extra, op] of variants) {
+        const variant = await startServer(root, { ...env, ...extra });
+        const vurl = `http://127.0.0.1:${variant.port}/healthz`;
+        results.push(
+          await phase(name, vurl, async () => {
+            const r = await command(variant.child, { op });
+            // Throughput against the plain dump's size: the same work, whatever the bytes stored.
+            return { bytes: exp!.bytes, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
+          }),
+        );
+        await stopServer(variant.child);
+      }
+    } finally {
+      await s3.close();
+    }
+
+    const [, dump, imp, cliImp] = results;
     const exportRatio = dump!.seconds / exp!.seconds;
     const importRatio = (dump!.seconds + cliImp!.seconds) / imp!.seconds;
     const peak = Math.max(exp!.peakRssMb!, imp!.peakRssMb!);

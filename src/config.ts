@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Cron } from "croner";
 import { z } from "zod";
+import { parseRecipients } from "./dump/age.ts";
 
 /** Raised when the environment does not describe a valid configuration. */
 export class ConfigError extends Error {
@@ -179,6 +180,32 @@ const envSchema = z.object({
     emptyToUndefined,
     z.url({ error: "expected an http(s) URL" }).optional(),
   ),
+  BACKUP_S3_BUCKET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name (3–63 lowercase letters, digits, '.' or '-')")
+      .optional(),
+  ),
+  BACKUP_S3_PREFIX: optionalString,
+  BACKUP_S3_REGION: optionalString,
+  BACKUP_S3_ENDPOINT: z.preprocess(emptyToUndefined, z.url({ error: "expected an http(s) URL, e.g. https://s3.example.com" }).optional()),
+  BACKUP_S3_FORCE_PATH_STYLE: boolFromEnv(false),
+  BACKUP_S3_ACCESS_KEY_ID: optionalString,
+  BACKUP_S3_SECRET_ACCESS_KEY: optionalString,
+  BACKUP_S3_PART_SIZE: bytesFromEnv(8 * 1024 ** 2),
+  BACKUP_S3_KEEP_SCHEDULED: z.preprocess(emptyToUndefined, z.string().optional()),
+  BACKUP_S3_KEEP_CHANGE: z.preprocess(emptyToUndefined, z.string().optional()),
+  BACKUP_S3_KEEP_OTHER_DAYS: z.preprocess(emptyToUndefined, z.string().optional()),
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  AWS_REGION: optionalString,
+  AWS_DEFAULT_REGION: optionalString,
+  AWS_ENDPOINT_URL_S3: z.preprocess(emptyToUndefined, z.url({ error: "expected an http(s) URL" }).optional()),
+  AWS_ENDPOINT_URL: z.preprocess(emptyToUndefined, z.url({ error: "expected an http(s) URL" }).optional()),
+  BACKUP_AGE_RECIPIENTS: optionalString,
+  BACKUP_AGE_IDENTITY_FILE: optionalString,
   MAX_UPLOAD_BYTES: bytesFromEnv(1024 ** 3),
   // Under `docker stop`'s default 10 s before SIGKILL, with room to close the database.
   SHUTDOWN_GRACE_SECONDS: intFromEnv(8, 1, 3600),
@@ -238,6 +265,15 @@ export interface Config {
     keepOtherDays: number;
     webhookUrl: string | undefined;
   };
+  /** Off-site copies in an S3-compatible bucket; null when BACKUP_S3_BUCKET is unset. */
+  offsite: OffsiteConfig | null;
+  /** age encryption at rest: recipients to write for, identity file to read with. */
+  encryption: {
+    /** Public keys (`age1…`); empty: backups are written in plain text. */
+    recipients: string[];
+    /** Path of the identity file (read at start); undefined: encrypted backups cannot be verified or imported. */
+    identityFile: string | undefined;
+  };
   maxUploadBytes: number;
   /** How long a graceful stop may take before the process exits anyway. */
   shutdownGraceMs: number;
@@ -246,6 +282,23 @@ export interface Config {
   logLevel: LogLevel;
 }
 
+/** Where off-site copies go and how long they stay. Holds the secret key: never log it whole. */
+interface OffsiteConfig {
+  bucket: string;
+  prefix: string;
+  region: string;
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string | undefined;
+  partBytes: number;
+  keepScheduled: number;
+  keepChange: number;
+  keepOtherDays: number;
+}
+
+/** Names of every environment variable Lifeboat reads (documented in the README). */
 /**
  * Names of every environment variable Lifeboat reads (documented in the README).
  * @internal exported for the test that checks the README's table against it.
@@ -291,6 +344,48 @@ export function loadConfig(
   if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_USERNAME === undefined) {
     issues.push({ variable: "ADMIN_USERNAME", message: "is required when ADMIN_PASSWORD is set" });
   }
+  const keepOffsite = (variable: "BACKUP_S3_KEEP_SCHEDULED" | "BACKUP_S3_KEEP_CHANGE" | "BACKUP_S3_KEEP_OTHER_DAYS", def: number) => {
+    const v = e[variable];
+    if (v === undefined) return def;
+    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) {
+      issues.push({ variable, message: `expected a whole number between 1 and 100000, got "${v}"` });
+      return def;
+    }
+    return n;
+  };
+  let offsite: OffsiteConfig | null = null;
+  if (e.BACKUP_S3_BUCKET) {
+    const accessKeyId = e.BACKUP_S3_ACCESS_KEY_ID ?? e.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = e.BACKUP_S3_SECRET_ACCESS_KEY ?? e.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId) issues.push({ variable: "BACKUP_S3_ACCESS_KEY_ID", message: "is required with BACKUP_S3_BUCKET (or set AWS_ACCESS_KEY_ID)" });
+    if (!secretAccessKey) {
+      issues.push({ variable: "BACKUP_S3_SECRET_ACCESS_KEY", message: "is required with BACKUP_S3_BUCKET (or set AWS_SECRET_ACCESS_KEY)" });
+    }
+    offsite = {
+      bucket: e.BACKUP_S3_BUCKET,
+      prefix: e.BACKUP_S3_PREFIX ?? "",
+      region: e.BACKUP_S3_REGION ?? e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? "us-east-1",
+      endpoint: e.BACKUP_S3_ENDPOINT ?? e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL,
+      forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE,
+      accessKeyId: accessKeyId ?? "",
+      secretAccessKey: secretAccessKey ?? "",
+      sessionToken: e.BACKUP_S3_ACCESS_KEY_ID ? undefined : e.AWS_SESSION_TOKEN,
+      partBytes: e.BACKUP_S3_PART_SIZE,
+      keepScheduled: keepOffsite("BACKUP_S3_KEEP_SCHEDULED", e.BACKUP_KEEP_SCHEDULED),
+      keepChange: keepOffsite("BACKUP_S3_KEEP_CHANGE", e.BACKUP_KEEP_CHANGE),
+      keepOtherDays: keepOffsite("BACKUP_S3_KEEP_OTHER_DAYS", e.BACKUP_KEEP_OTHER_DAYS),
+    };
+    if (offsite.partBytes < 5 * 1024 ** 2 || offsite.partBytes > 5 * 1024 ** 3) {
+      issues.push({ variable: "BACKUP_S3_PART_SIZE", message: "must be between 5MiB and 5GiB (S3's limits for one part)" });
+    }
+  }
+  let recipients: string[] = [];
+  if (e.BACKUP_AGE_RECIPIENTS !== undefined) {
+    const r = parseRecipients(e.BACKUP_AGE_RECIPIENTS);
+    if ("error" in r) issues.push({ variable: "BACKUP_AGE_RECIPIENTS", message: r.error });
+    else recipients = r.recipients;
+  }
   if (issues.length) throw new ConfigError(issues);
 
   return {
@@ -323,6 +418,11 @@ export function loadConfig(
       keepChange: e.BACKUP_KEEP_CHANGE,
       keepOtherDays: e.BACKUP_KEEP_OTHER_DAYS,
       webhookUrl: e.BACKUP_WEBHOOK_URL,
+    },
+    offsite,
+    encryption: {
+      recipients,
+      identityFile: e.BACKUP_AGE_IDENTITY_FILE === undefined ? undefined : path.resolve(cwd, e.BACKUP_AGE_IDENTITY_FILE),
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,

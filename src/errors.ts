@@ -97,3 +97,19 @@ export class UnsupportedDatabaseError extends AppError {
     super("unsupported_database", message);
   }
 }
+
+/**
+ * The off-site storage (the S3 bucket) failed or refused. `permanent`: the
+ * same request cannot succeed by retrying (wrong credentials, no such bucket).
+ * Its message is written for the admin and holds no secret, so it is shown
+ * even though the status is 502.
+ */
+export class OffsiteError extends AppError {
+  readonly permanent: boolean;
+  readonly s3Code: string | undefined;
+  constructor(message: string, options: { permanent: boolean; s3Code?: string; cause?: unknown }) {
+    super("offsite_unavailable", message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.permanent = options.permanent;
+    this.s3Code = options.s3Code;
+  }
+}

@@ -28,6 +28,8 @@ export interface BootOptions {
   logWrite?: (line: string) => void;
   /** Timers of the backup schedule and change backups (tests move time with their own). */
   timers?: Timers;
+  /** Off-site retries: their timers and waits (tests make them short); defaults suit production. */
+  offsite?: { timers?: Timers; retryDelaysMs?: readonly number[] };
   /** Tuning of automatic backups (quiet window, lease, waits); defaults suit production. */
   scheduler?: SchedulerOptions;
   /**
@@ -71,9 +73,19 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
 
   const timers = options.timers ?? systemTimers;
   // The same wiring as the command line: backup folder, client, write gate, engine, leftovers removed.
-  const opened = await openBackupEngine({ config, logger, clock, timers, database: "always" });
+  const opened = await openBackupEngine({
+    config,
+    logger,
+    clock,
+    timers,
+    database: "always",
+    ...(options.offsite ? { offsite: options.offsite } : {}),
+  });
   const { db, writeGate, engine: backups } = opened;
   try {
+    // The server's start only: reads the age identity file, then checks the bucket and queues
+    // every local backup not yet off-site, in the background (the command line does not).
+    await backups.start();
     // Pending migrations on a database that holds data: back it up first.
     await runMigrations(db, { logger, now: () => clock.now(), beforeApply: preMigrationBackup({ engine: backups, db, logger }) });
   } catch (err) {
@@ -119,7 +131,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     backups,
     scheduler,
     metrics,
-    readinessChecks: [scheduler.readinessCheck()],
+    readinessChecks: [scheduler.readinessCheck(), ...(config.offsite ? [scheduler.offsiteReadinessCheck()] : [])],
   });
   try {
     // Arms the timer and, in the background, takes a missed scheduled backup.

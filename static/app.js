@@ -738,7 +738,10 @@ document.addEventListener("htmx:confirm", (e) => {
   if (boxes.length === 0) return;
   const names = boxes.map((b) => b.value);
   const list = names.length <= 5 ? `\n\n${names.join("\n")}` : "";
-  if (window.confirm(`Delete ${names.length} backup${names.length === 1 ? "" : "s"}? The files are removed from the backup folder; this cannot be undone.${list}`)) {
+  // With off-site storage on, the bar's "which copies" choice says what goes.
+  const scope = elt.querySelector('select[name="from"]');
+  const what = scope && scope.selectedOptions[0] ? scope.selectedOptions[0].dataset.confirm : "The files are removed from the backup folder";
+  if (window.confirm(`Delete ${names.length} backup${names.length === 1 ? "" : "s"}? ${what}; this cannot be undone.${list}`)) {
     e.detail.issueRequest(true);
   }
 });

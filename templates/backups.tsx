@@ -1,7 +1,7 @@
 import { formatBytes as formatByteSize } from "../src/bytes.ts";
 import type { BulkDeleteResult, FolderUsage } from "../src/backups/engine.ts";
 import type { BackupPage } from "../src/backups/list-query.ts";
-import type { BackupMeta, BackupPreview, EngineActivity, ImportResult } from "../src/backups/types.ts";
+import type { BackupMeta, BackupPreview, EngineActivity, ImportResult, ListedBackup } from "../src/backups/types.ts";
 import type { LastRun, ScheduleStatus } from "../src/schedule/status.ts";
 import { Layout, type Viewer } from "./layout.tsx";
 import { StatusError, StatusMessage } from "./status.tsx";
@@ -78,13 +78,45 @@ function activityLabel(a: EngineActivity): string {
 }
 
 export interface BackupRowProps {
-  backup: BackupMeta;
+  /** A listed backup (with where it is), or a local one just stored. */
+  backup: BackupMeta & Partial<Pick<ListedBackup, "location" | "offsite">>;
   /** Something runs: conflicting buttons are disabled. */
   busy: boolean;
+  /** Off-site storage is on: the row says where the backup's copies are. */
+  where?: boolean | undefined;
+}
+
+const LOCATION_LABELS: Record<ListedBackup["location"], string> = { here: "here", offsite: "off-site", both: "here + off-site" };
+
+/** What a delete removes, in words (the confirmation says it before anything goes). */
+function deleteWarning(b: BackupRowProps["backup"]): string {
+  if (b.location === "both") return `Delete ${b.name}? Both copies are removed: the one here and the off-site one. This cannot be undone.`;
+  if (b.location === "offsite") return `Delete ${b.name}? The off-site copy (its only copy) is removed from the bucket. This cannot be undone.`;
+  return `Delete ${b.name}? The file is removed from the backup folder; this cannot be undone.`;
+}
+
+/** Where the copies are, and for a backup on its way off-site, how that goes. */
+function LocationCell({ b }: { b: BackupRowProps["backup"] }) {
+  const pending = b.offsite;
+  return (
+    <td data-label="Where">
+      <span class={`badge location-${b.location ?? "here"}`}>{LOCATION_LABELS[b.location ?? "here"]}</span>
+      {pending && (
+        <span class={pending.state === "failed" ? "offsite-pending error" : "offsite-pending muted"} title={pending.error ?? undefined}>
+          {" "}
+          {pending.state === "failed"
+            ? `not off-site yet: ${pending.error ?? "upload failed"} (attempt ${pending.attempts}, retrying)`
+            : pending.state === "uploading"
+              ? "copying off-site…"
+              : "waiting to go off-site"}
+        </span>
+      )}
+    </td>
+  );
 }
 
 /** One backup: what it is, and download / import / pin / delete. */
-export function BackupRow({ backup: b, busy }: BackupRowProps) {
+export function BackupRow({ backup: b, busy, where }: BackupRowProps) {
   const id = `backup-${b.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   const base = `${PAGE}/${enc(b.name)}`;
   return (
@@ -117,6 +149,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
         {formatBytes(b.size)}
       </td>
       <td data-label="Trigger">{TRIGGER_LABELS[b.trigger] ?? b.trigger}</td>
+      {where && <LocationCell b={b} />}
       <td class="hide-narrow" data-label="Checksum">
         {b.sha256 ? (
           <code title={`SHA-256 ${b.sha256}`}>{b.sha256.slice(0, 12)}</code>
@@ -162,7 +195,7 @@ export function BackupRow({ backup: b, busy }: BackupRowProps) {
             hx-delete={base}
             hx-target="closest tr"
             hx-swap="outerHTML"
-            hx-confirm={`Delete ${b.name}? The file is removed from the backup folder; this cannot be undone.`}
+            hx-confirm={deleteWarning(b)}
             data-action="delete"
             aria-label={`Delete ${b.name}`}
             disabled={b.pinned}
@@ -182,6 +215,7 @@ export const PAGE_SIZE = 25;
 /** The list's filter and sort, kept by "Load more" and the table's refresh. */
 export interface ListView {
   trigger?: string | undefined;
+  location?: string | undefined;
   sort?: string | undefined;
   order?: string | undefined;
 }
@@ -193,14 +227,15 @@ function viewQuery(view: ListView, extra: Record<string, string> = {}): string {
   return s ? `?${s}` : "";
 }
 
-const COLUMNS = 7;
+/** The table's columns: select, name, created, size, trigger, (where,) checksum, actions. */
+const columns = (where: boolean | undefined) => (where ? 8 : 7);
 
 /** The row at the end of the table that fetches the next page, or says that all are shown. */
-function LoadMoreRow(props: { page: BackupPage; view: ListView; shown: number }) {
+function LoadMoreRow(props: { page: BackupPage; view: ListView; shown: number; where?: boolean | undefined }) {
   const { page, view, shown } = props;
   return (
     <tr id="load-more-row" class="load-more-row">
-      <td colspan={COLUMNS}>
+      <td colspan={columns(props.where)}>
         <span class="muted" id="shown-count">
           {shown.toLocaleString("en-US")} of {page.total.toLocaleString("en-US")} shown
         </span>{" "}
@@ -223,14 +258,20 @@ function LoadMoreRow(props: { page: BackupPage; view: ListView; shown: number })
 }
 
 /** The next page's rows and the next "Load more" (the answer to "Load more"). */
-export function BackupRows(props: { page: BackupPage; busy: boolean; view: ListView; shown: number }) {
+export function BackupRows(props: {
+  page: BackupPage<ListedBackup>;
+  busy: boolean;
+  view: ListView;
+  shown: number;
+  where?: boolean | undefined;
+}) {
   const shown = props.shown + props.page.items.length;
   return (
     <>
       {props.page.items.map((b) => (
-        <BackupRow backup={b} busy={props.busy} />
+        <BackupRow backup={b} busy={props.busy} where={props.where} />
       ))}
-      <LoadMoreRow page={props.page} view={props.view} shown={shown} />
+      <LoadMoreRow page={props.page} view={props.view} shown={shown} where={props.where} />
     </>
   );
 }
@@ -264,8 +305,15 @@ const TRIGGER_FILTER: [string, string][] = [
   ["unknown", "Added by hand"],
 ];
 
-/** Filter and sort; changing either fetches the table again. */
-function ListControls(props: { view: ListView }) {
+const LOCATION_FILTER: [string, string][] = [
+  ["", "Anywhere"],
+  ["here", "Here only (not off-site yet)"],
+  ["offsite", "Off-site only"],
+  ["both", "Here and off-site"],
+];
+
+/** Filter and sort; changing either fetches the table again. With off-site storage on, also where the copies are. */
+function ListControls(props: { view: ListView; where?: boolean | undefined }) {
   const v = props.view;
   return (
     <form
@@ -288,6 +336,18 @@ function ListControls(props: { view: ListView }) {
           ))}
         </select>
       </div>
+      {props.where && (
+        <div>
+          <label for="filter-location">Where</label>
+          <select id="filter-location" name="location">
+            {LOCATION_FILTER.map(([value, label]) => (
+              <option value={value} selected={(v.location ?? "") === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       <div>
         <label for="sort-by">Sort by</label>
         <select id="sort-by" name="sort">
@@ -322,10 +382,16 @@ function ListControls(props: { view: ListView }) {
  * folder's usage and the bulk-delete bar; refreshes itself after each action
  * (keeping the filter, the sort and how many rows are shown).
  */
-export function BackupTable(props: { page: BackupPage & { usage: FolderUsage }; busy: boolean; view?: ListView }) {
+export function BackupTable(props: {
+  page: BackupPage<ListedBackup> & { usage: FolderUsage };
+  busy: boolean;
+  view?: ListView;
+  /** Off-site storage is on: a Where column, and a bulk delete that says which copies go. */
+  where?: boolean | undefined;
+}) {
   const view = props.view ?? {};
-  const { page } = props;
-  const filtered = Boolean(view.trigger);
+  const { page, where } = props;
+  const filtered = Boolean(view.trigger || view.location);
   return (
     <div
       id="backup-table"
@@ -338,7 +404,9 @@ export function BackupTable(props: { page: BackupPage & { usage: FolderUsage }; 
       {page.items.length === 0 ? (
         <p class="empty">
           {filtered
-            ? "No backups with this trigger."
+            ? view.location
+              ? "No backups match this filter."
+              : "No backups with this trigger."
             : <>No backups yet. Use <strong>Back up now</strong>, upload a dump below, or wait for the scheduled backup.</>}
         </p>
       ) : (
@@ -354,6 +422,24 @@ export function BackupTable(props: { page: BackupPage & { usage: FolderUsage }; 
             <button type="button" class="secondary" data-select-all aria-controls="backup-rows">
               Select all shown
             </button>
+            {where && (
+              <>
+                <label for="bulk-from" class="visually-hidden">
+                  Which copies to delete
+                </label>
+                <select id="bulk-from" name="from">
+                  <option value="all" data-confirm="Every copy is removed, here and off-site" selected>
+                    Every copy
+                  </option>
+                  <option value="here" data-confirm="Only the copies in the backup folder are removed; the off-site ones stay">
+                    Only the copies here
+                  </option>
+                  <option value="offsite" data-confirm="Only the off-site copies are removed; the ones here stay">
+                    Only the off-site copies
+                  </option>
+                </select>
+              </>
+            )}
             <button type="submit" class="danger" data-bulk-delete disabled>
               Delete selected
             </button>
@@ -374,6 +460,7 @@ export function BackupTable(props: { page: BackupPage & { usage: FolderUsage }; 
                   Size
                 </th>
                 <th scope="col">Trigger</th>
+                {where && <th scope="col">Where</th>}
                 <th scope="col" class="hide-narrow">
                   Checksum
                 </th>
@@ -381,7 +468,7 @@ export function BackupTable(props: { page: BackupPage & { usage: FolderUsage }; 
               </tr>
             </thead>
             <tbody id="backup-rows">
-              <BackupRows page={page} busy={props.busy} view={view} shown={0} />
+              <BackupRows page={page} busy={props.busy} view={view} shown={0} where={where} />
             </tbody>
           </table>
         </>
@@ -496,8 +583,30 @@ export function BackupStatusCard(props: { status: ScheduleStatus }) {
             <LocalTime iso={status.pendingChange.dueAt} />
           </li>
         )}
+        {status.offsite && <OffsiteLine offsite={status.offsite} />}
       </ul>
     </section>
+  );
+}
+
+/** Off-site storage in one line: where, whether it answers, what is still on its way. */
+function OffsiteLine({ offsite }: { offsite: NonNullable<ScheduleStatus["offsite"]> }) {
+  const waiting = offsite.pending.length;
+  const failing = offsite.pending.filter((p) => p.state === "failed");
+  return (
+    <li id="offsite-status" class={offsite.reachable && failing.length === 0 ? undefined : "error"}>
+      Off-site copies: <code>{offsite.location}</code>{" "}
+      {!offsite.reachable ? (
+        <strong class="error">unavailable: {offsite.error}</strong>
+      ) : waiting === 0 ? (
+        <span>every backup is off-site</span>
+      ) : (
+        <span>
+          {waiting} backup{waiting === 1 ? "" : "s"} not off-site yet
+          {failing[0]?.error ? ` (last error: ${failing[0].error})` : ""}
+        </span>
+      )}
+    </li>
   );
 }
 
@@ -514,12 +623,12 @@ function UploadForm(props: { busy: boolean; maxUploadBytes: number }) {
         hx-headers={JSON.stringify({ "HX-Error-Target": "#upload-result" })}
         hx-request={LONG_REQUEST}
       >
-        <label for="upload-file">Dump file (.sql or .sql.gz, at most {formatBytes(props.maxUploadBytes)})</label>
+        <label for="upload-file">Dump file (.sql or .sql.gz, or either encrypted with age as .age; at most {formatBytes(props.maxUploadBytes)})</label>
         <input
           id="upload-file"
           type="file"
           name="file"
-          accept=".sql,.gz,application/sql,application/gzip"
+          accept=".sql,.gz,.age,application/sql,application/gzip"
           required
           aria-describedby="upload-help"
         />
@@ -695,8 +804,14 @@ export function PreviewView(props: { preview: BackupPreview; purpose: "restore" 
         <dt>Size</dt>
         <dd>
           {formatBytes(b.size)}
-          {b.compressed ? " (gzip)" : ""}
+          {b.compressed && b.encrypted ? " (gzip, encrypted with age)" : b.compressed ? " (gzip)" : b.encrypted ? " (encrypted with age)" : ""}
         </dd>
+        {b.location === "offsite" && (
+          <>
+            <dt>Where</dt>
+            <dd>Off-site only: the import downloads it into the backup folder first and checks its SHA-256</dd>
+          </>
+        )}
         <dt>Checksum</dt>
         <dd>
           {checksum}{" "}
@@ -811,7 +926,7 @@ function PreviewDialog() {
 }
 
 export interface BackupsPageProps {
-  page: BackupPage & { usage: FolderUsage };
+  page: BackupPage<ListedBackup> & { usage: FolderUsage };
   status: ScheduleStatus;
   maxUploadBytes: number;
   viewer: Viewer;
@@ -821,6 +936,7 @@ export interface BackupsPageProps {
 /** The main content of /admin/backups (also the htmx fragment of that URL). */
 export function BackupsContent(props: Omit<BackupsPageProps, "viewer" | "assetVersion">) {
   const busy = props.status.running !== null;
+  const where = props.status.offsite !== null;
   return (
     <>
       <BackupStatusCard status={props.status} />
@@ -831,12 +947,12 @@ export function BackupsContent(props: Omit<BackupsPageProps, "viewer" | "assetVe
         hx-headers={JSON.stringify({ "HX-Error-Target": "#status" })}
       >
         <h2 id="list-title">All backups</h2>
-        <ListControls view={{}} />
+        <ListControls view={{}} where={where} />
         <p class="muted tz-note">
           Times are shown in your time zone, <span data-viewer-tz>UTC</span>.
         </p>
         <div id="backup-result" aria-live="polite"></div>
-        <BackupTable page={props.page} busy={busy} />
+        <BackupTable page={props.page} busy={busy} where={where} />
       </section>
       <PreviewDialog />
     </>

@@ -4,7 +4,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Client } from "@libsql/client";
-import { stopwatch, type Clock } from "../clock.ts";
+import { stopwatch, systemTimers, type Clock, type Timers } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { BUSY_TIMEOUT_MS } from "../db/client.ts";
 import { MIGRATIONS, type Migration } from "../db/migrations/index.ts";
@@ -14,6 +14,7 @@ import {
   BusyError,
   ConflictError,
   InvalidBackupError,
+  NotFoundError,
   UnsupportedDatabaseError,
   ValidationError,
 } from "../errors.ts";
@@ -31,9 +32,13 @@ import type { FinishImportOptions, ValidatedDump } from "../db/drivers/apply-dum
 import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "../db/drivers/import-session.ts";
 import { createBackupStorage, type BackupStorage } from "../storage/folder.ts";
 import { assertSafeBackupName } from "../storage/names.ts";
+import { createS3Store } from "../storage/s3.ts";
+import { loadIdentities } from "../dump/age.ts";
+import { createOffsite, type Offsite, type OffsiteStatus } from "./offsite.ts";
 import {
   BACKUP_TRIGGERS,
   type BackupEngineEvent,
+  type BackupLocation,
   type BackupMeta,
   type BackupOutcome,
   type BackupPreview,
@@ -44,11 +49,12 @@ import {
   type EngineResults,
   type ImportOutcome,
   type ImportResult,
+  type ListedBackup,
 } from "./types.ts";
 import { createWorkerPool, type DbWorker } from "../db/drivers/worker-client.ts";
 
 export interface BackupEngineDeps {
-  config: Pick<Config, "databaseUrl" | "databaseIsLocal" | "databasePath" | "backupDir" | "backup">;
+  config: Pick<Config, "databaseUrl" | "databaseIsLocal" | "databasePath" | "backupDir" | "backup" | "offsite" | "encryption">;
   /** The application's client: needed for a remote database (the `client` driver) only. */
   db?: Client;
   logger: Logger;
@@ -64,6 +70,10 @@ export interface BackupEngineDeps {
   driver?: "native" | "client";
   /** Target bytes of one INSERT in a dump (default 64 KiB; tests make pages small). */
   statementBytes?: number;
+  /** Timers of the off-site retries (default: the system's). */
+  timers?: Timers;
+  /** Waits between attempts of a failed off-site upload (default 10 s, 30 s, 1 min, 5 min, then every 15 min). */
+  offsiteRetryDelaysMs?: readonly number[];
 }
 
 /** The backup folder's size and the room left on its disk. */
@@ -82,11 +92,15 @@ export interface BulkDeleteResult {
   refused: { name: string; reason: string }[];
 }
 
+/** Which copies a delete removes: the one here, the off-site one, or every copy (default). */
+export type DeleteScope = "here" | "offsite" | "all";
+
 /** What `verifyFile` found: the file is restorable, and what a restore would give. */
 interface VerifyResult {
   sha256: string;
   size: number;
   compressed: boolean;
+  encrypted: boolean;
   header: DumpHeader | null;
   tables: number;
   rows: number;
@@ -99,31 +113,64 @@ interface VerifyResult {
 export interface BackupEngine {
   /** Takes a backup now. `BusyError` when another backup or import runs. */
   createBackup(options: CreateBackupOptions): Promise<BackupMeta>;
-  /** Every backup in the folder, newest first. */
-  listBackups(): Promise<BackupMeta[]>;
-  /** One page of the list: filtered by trigger, sorted by time or size, cut at a cursor (from the folder's in-memory index). */
-  findBackups(query: BackupListQuery): Promise<BackupPage & { usage: FolderUsage }>;
+  /**
+   * Every backup once, newest first, with where its copies are (here, off-site,
+   * both). When the bucket cannot be listed, the local ones are still listed
+   * (with what their sidecars say) and the status tells why.
+   */
+  listBackups(): Promise<ListedBackup[]>;
+  /**
+   * One page of that list: filtered by trigger and location, sorted by time or
+   * size, cut at a cursor (from the folder's in-memory index and the bucket's
+   * cached listing), with the folder's usage.
+   */
+  findBackups(query: BackupListQuery): Promise<BackupPage<ListedBackup> & { usage: FolderUsage }>;
   /** How many backups, their bytes, and the free space on the backup folder's disk (null where the platform cannot say). */
   folderUsage(): Promise<FolderUsage>;
   /**
-   * Deletes several backups after one confirmation. Each is deleted or
-   * refused on its own (pinned, being imported, not there); the answer says
-   * which and why.
+   * Deletes several backups after one confirmation (every copy, or the ones
+   * `from` names). Each is deleted or refused on its own (pinned, being
+   * imported, not there); the answer says which and why.
    */
-  deleteBackups(names: readonly string[]): Promise<BulkDeleteResult>;
-  /** One backup's metadata; `ValidationError` (bad name) or `NotFoundError`. */
-  getBackup(name: string): Promise<BackupMeta>;
-  /** The file's bytes as stored, for a download. The stream closes the file when done or cancelled. */
-  openBackup(name: string): Promise<{ meta: BackupMeta; stream: ReadableStream<Uint8Array> }>;
-  /** Deletes a backup; `ConflictError` for a pinned one or the one being imported. */
-  deleteBackup(name: string): Promise<void>;
-  /** Pins (retention never deletes it) or unpins a backup; kept in its sidecar. */
-  setPinned(name: string, pinned: boolean): Promise<BackupMeta>;
+  deleteBackups(names: readonly string[], options?: { from?: DeleteScope }): Promise<BulkDeleteResult>;
+  /** One backup's metadata (local copy first, then off-site); `ValidationError` (bad name) or `NotFoundError`. */
+  getBackup(name: string): Promise<ListedBackup>;
   /**
-   * `verifyFile` of a listed backup, which must also still have the sha256
-   * recorded when it was written (`InvalidBackupError` otherwise). Changes nothing.
+   * The file's bytes as stored, for a download: from the local copy, or
+   * streamed from the bucket (the stream fails at its end if the bytes do not
+   * match the recorded sha256). The stream closes the file when done or cancelled.
    */
+  openBackup(name: string): Promise<{ meta: BackupMeta; stream: ReadableStream<Uint8Array> }>;
+  /**
+   * Deletes a backup's copies: `here`, `offsite` or `all` (default). Returns the
+   * locations removed. `ConflictError` for a pinned one or the one being
+   * imported; `NotFoundError` when no copy is where asked.
+   */
+  deleteBackup(name: string, options?: { from?: DeleteScope }): Promise<{ removed: Exclude<BackupLocation, "both">[] }>;
+  /** Pins (retention never deletes it) or unpins a backup; kept in its sidecar, here and off-site. */
+  setPinned(name: string, pinned: boolean): Promise<ListedBackup>;
+  /** Brings an off-site-only backup into the local folder (streamed, sha256 checked); a local one is returned as it is. */
+  fetchBackup(name: string): Promise<BackupMeta>;
+  /** `verifyFile` of a listed backup, fetched from off-site first when it is only there. Changes nothing else. */
   verifyBackup(name: string): Promise<VerifyResult>;
+  /**
+   * Call once at the server's start: reads the age identity file (a bad one
+   * throws), then, in the background, checks the bucket (a readable error in
+   * the log and the status) and queues every local backup not yet off-site;
+   * from then on every new backup is queued as it is written.
+   */
+  start(): Promise<void>;
+  /**
+   * Copies one local backup off-site now and waits for that attempt (the
+   * command line's `backup`, which starts no background copies). Returns why
+   * it failed, or null (copied, or off-site storage is off). A failed copy is
+   * retried only while this engine stays open.
+   */
+  copyOffsite(name: string): Promise<string | null>;
+  /** The off-site part of the status; null when BACKUP_S3_BUCKET is unset. */
+  offsiteStatus(): OffsiteStatus | null;
+  /** Waits until no off-site upload is running or due (tests, the CLI before it exits). */
+  offsiteIdle(): Promise<void>;
   /** Validates an uploaded file as a dump and keeps it as an `upload` backup. The temp file is consumed or removed. */
   storeUpload(tempPath: string, options: { actor: string | null }): Promise<BackupMeta>;
   /** Replaces the database with a listed backup (safety backup first, all or nothing). */
@@ -198,6 +245,39 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   const workers = createWorkerPool(2);
   const events = createEventBus<BackupEngineEvent>((err) => logger.error("a backup event listener failed", { error: err }));
   const results: EngineResults = { backup: null, import: null };
+  const offsite: Offsite | null = config.offsite
+    ? createOffsite({
+        store: createS3Store(
+          {
+            bucket: config.offsite.bucket,
+            prefix: config.offsite.prefix,
+            region: config.offsite.region,
+            endpoint: config.offsite.endpoint,
+            forcePathStyle: config.offsite.forcePathStyle,
+            accessKeyId: config.offsite.accessKeyId,
+            secretAccessKey: config.offsite.secretAccessKey,
+            sessionToken: config.offsite.sessionToken,
+          },
+          { partBytes: config.offsite.partBytes },
+        ),
+        local: storage,
+        logger,
+        clock,
+        timers: deps.timers ?? systemTimers,
+        ...(deps.offsiteRetryDelaysMs ? { retryDelaysMs: deps.offsiteRetryDelaysMs } : {}),
+        onCopyResult: (r) =>
+          events.emit(r.ok ? { type: "backup.offsite_copied", ...r } : { type: "backup.offsite_failed", ...r }),
+      })
+    : null;
+  /** Set by `start()`: new backups are queued for the bucket from then on. */
+  let replicating = false;
+  /** The age identities, read from BACKUP_AGE_IDENTITY_FILE once, when first needed (or at start). */
+  let identities: Promise<string[]> | null = null;
+  const keys = (): Promise<string[]> => {
+    const file = config.encryption.identityFile;
+    identities ??= file ? loadIdentities(file) : Promise.resolve([]);
+    return identities;
+  };
   let current: EngineActivity | null = null;
   let currentJob: Promise<unknown> | null = null;
   /** The backup being restored right now; it cannot be deleted meanwhile. */
@@ -269,12 +349,15 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   ): Promise<BackupMeta> {
     const createdAt = clock.now();
     const gzip = config.backup.compression === "gzip";
-    const tempPath = storage.tempPath(gzip ? ".sql.gz" : ".sql");
+    const ageRecipients = config.encryption.recipients;
+    const encrypted = ageRecipients.length > 0;
+    const tempPath = storage.tempPath(`${gzip ? ".sql.gz" : ".sql"}${encrypted ? ".age" : ""}`);
     try {
       let stored: DumpSummary & { size: number; sha256: string };
       const common = {
         tempPath,
         gzip,
+        ageRecipients,
         trigger,
         lifeboatVersion: VERSION,
         ...(deps.statementBytes ? { statementBytes: deps.statementBytes } : {}),
@@ -304,6 +387,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         rowCounts: stored.rowCounts,
         periodKey,
         compressed: gzip,
+        encrypted,
         restoreProblems: stored.restoreProblems,
       });
       if (meta.restoreProblems) {
@@ -330,6 +414,9 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         durationMs: outcome.durationMs,
       });
       events.emit({ type: "backup.created", ...outcome });
+      // Every backup goes off-site, in the background once `start()` ran (the server): the local
+      // backup is done and never waits for it. The command line starts no background copies.
+      if (replicating) offsite?.enqueue(outcome.backup.name);
     } else {
       logger.error("backup failed", { trigger: outcome.trigger, error: outcome.error.message });
       events.emit({ type: "backup.failed", ...outcome });
@@ -359,7 +446,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
   /** Validates a file and places it as an `upload` backup (the temp file must be in the backup folder). */
   async function storeValidated(tempPath: string, actor: string | null): Promise<{ meta: BackupMeta; validated: ValidatedDump }> {
-    const validated = await validateInWorker(workers, tempPath);
+    const validated = await validateInWorker(workers, tempPath, await keys());
     const started = clock.now();
     const meta = await storage.place(tempPath, {
       createdAt: started,
@@ -369,6 +456,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       size: validated.size,
       rowCounts: validated.header?.rowCounts ?? null,
       compressed: validated.compressed,
+      encrypted: validated.encrypted,
     });
     const iso = started.toISOString();
     recordBackup({ ok: true, trigger: "upload", actor, periodKey: null, startedAt: iso, finishedAt: iso, durationMs: 0, backup: meta });
@@ -405,8 +493,10 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   }
 
   /** A write transaction on the database: in the backup worker for a local file, over the client otherwise. */
-  const openSession = (): Promise<ImportSession> =>
-    native ? openWorkerSession(workers, config.databasePath!, BUSY_TIMEOUT_MS) : openClientSession(workers, client());
+  const openSession = async (): Promise<ImportSession> =>
+    native
+      ? openWorkerSession(workers, config.databasePath!, BUSY_TIMEOUT_MS, await keys())
+      : openClientSession(workers, client(), await keys());
 
   /**
    * The import proper, inside the engine's job. Holds the write gate and the
@@ -601,6 +691,126 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     return { backups: all.length, totalBytes: all.reduce((sum, b) => sum + b.size, 0), freeBytes, diskBytes };
   }
 
+  /** The local copy, or null when it is not in the folder. */
+  const localOrNull = (name: string): Promise<BackupMeta | null> =>
+    storage.get(name).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
+
+  /** The off-site copy, or null when it is not in the bucket (or off-site storage is off). */
+  const remoteOrNull = async (name: string): Promise<BackupMeta | null> => {
+    if (!offsite) return null;
+    return offsite.get(name).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
+  };
+
+  const listed = (b: BackupMeta, location: BackupLocation): ListedBackup => ({
+    ...b,
+    location,
+    offsite: location === "here" ? (offsite?.pendingOf(b.name) ?? null) : null,
+  });
+
+  async function listAll(): Promise<ListedBackup[]> {
+    const locals = await storage.list();
+    if (!offsite) return locals.map((b) => listed(b, "here"));
+    let remote: BackupMeta[] | null;
+    try {
+      remote = await offsite.list();
+    } catch {
+      remote = null; // the status says why; list what is here, as the sidecars remember it
+    }
+    const remoteByName = new Map((remote ?? []).map((r) => [r.name, r]));
+    const out = locals.map((b) => {
+      const there = remote ? remoteByName.has(b.name) : Boolean(b.offsiteAt);
+      remoteByName.delete(b.name);
+      return listed(b, there ? "both" : "here");
+    });
+    for (const r of remoteByName.values()) out.push(listed(r, "offsite"));
+    return out.sort((a, b) => (a.createdAt === b.createdAt ? b.name.localeCompare(a.name) : b.createdAt.localeCompare(a.createdAt)));
+  }
+
+  async function getListed(name: string): Promise<ListedBackup> {
+    assertSafeBackupName(name);
+    const local = await localOrNull(name);
+    if (local) {
+      const there = offsite ? Boolean(await remoteOrNull(name).catch(() => (local.offsiteAt ? local : null))) : false;
+      return listed(local, there ? "both" : "here");
+    }
+    const remote = await remoteOrNull(name);
+    if (!remote) throw new NotFoundError(`There is no backup named ${name}.`);
+    return listed(remote, "offsite");
+  }
+
+  /** The local copy of a listed backup, downloaded from the bucket first when it is only there. */
+  async function fetchBackup(name: string): Promise<BackupMeta> {
+    assertSafeBackupName(name);
+    const local = await localOrNull(name);
+    if (local) return local;
+    if (!offsite) throw new NotFoundError(`There is no backup named ${name}.`);
+    try {
+      return await offsite.fetchToLocal(name);
+    } catch (err) {
+      // Fetched by someone else meanwhile (two imports, another instance sharing the folder).
+      if (err instanceof ConflictError) return storage.get(name);
+      throw err;
+    }
+  }
+
+  /** `previewBackup` of a backup's bytes at `filePath` (its own file, or a temporary download). */
+  async function previewFile(backup: ListedBackup, filePath: string, started: number): Promise<BackupPreview> {
+    const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-preview-"));
+    let validated: ValidatedDump | null = null;
+    let header: DumpHeader | null = null;
+    let outcome: Awaited<ReturnType<ImportSession["finish"]>> | null = null;
+    let problem: string | null = null;
+    try {
+      // The import's own steps into an empty database that is thrown away: what it refuses, this reports.
+      const session = await openWorkerSession(workers, path.join(scratch, "preview.db"), BUSY_TIMEOUT_MS, await keys());
+      try {
+        validated = await session.validate(filePath);
+        header = await session.apply(filePath);
+        outcome = await session.finish(finishOptions(header, validated), false);
+      } catch (err) {
+        if (!(err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError)) throw err;
+        problem = err.message;
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await fs.rm(scratch, { recursive: true, force: true });
+    }
+    const live = await liveState();
+    const backupRows: Record<string, number> | null = outcome?.tableRows ?? header?.rowCounts ?? validated?.header?.rowCounts ?? null;
+    const names = new Set([...Object.keys(backupRows ?? {}), ...live.tables.keys()]);
+    const actual = validated?.sha256 ?? (await sha256Of(filePath));
+    const recorded = backup.sha256;
+    return {
+      backup,
+      kind: backupKindOf(Object.keys(backupRows ?? {})),
+      checksum: {
+        state: actual === null ? "unreadable" : recorded === null ? "not-recorded" : recorded === actual ? "matches" : "differs",
+        recorded,
+        actual,
+      },
+      restorable: problem === null,
+      problem,
+      tablesKnown: backupRows !== null,
+      tables: [...names]
+        .sort((a, b) => a.localeCompare(b))
+        .map((table) => ({
+          name: table,
+          backupRows: backupRows?.[table] ?? null,
+          liveRows: live.tables.get(table) ?? null,
+        })),
+      admins: { after: outcome ? (outcome.admins ?? []) : null, now: live.admins },
+      migrations: outcome?.migrated ?? [],
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+
   const startedNow = (kind: EngineActivity["kind"], actor: string | null, trigger?: BackupTrigger): EngineActivity => ({
     kind,
     ...(trigger ? { trigger } : {}),
@@ -621,23 +831,23 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       );
     },
 
-    listBackups: () => storage.list(),
+    listBackups: listAll,
 
-    getBackup: (name) => storage.get(name),
+    getBackup: getListed,
 
     async findBackups(query) {
-      const all = await storage.list();
-      return { ...pageOfBackups(all, query), usage: await usageOf(all) };
+      const all = await listAll();
+      // The usage is the local folder's (its disk); off-site-only backups take no room here.
+      return { ...pageOfBackups(all, query), usage: await usageOf(all.filter((b) => b.location !== "offsite")) };
     },
 
     folderUsage: async () => usageOf(await storage.list()),
 
-
-    async deleteBackups(names) {
+    async deleteBackups(names, options = {}) {
       const result: BulkDeleteResult = { deleted: [], refused: [] };
       for (const name of new Set(names)) {
         try {
-          await this.deleteBackup(name);
+          await engine.deleteBackup(name, options);
           result.deleted.push(name);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -648,7 +858,10 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     },
 
     async openBackup(name) {
-      const meta = await storage.get(name);
+      assertSafeBackupName(name);
+      const local = await localOrNull(name);
+      if (!local && offsite) return offsite.open(name);
+      const meta = local ?? (await storage.get(name));
       const fh = await fs.open(storage.pathOf(name), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
       const st = await fh.stat();
       if (!st.isFile()) {
@@ -658,24 +871,72 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       return { meta: { ...meta, size: st.size }, stream: fileHandleStream(fh, { chunkBytes: 64 * 1024, closeHandle: true }) };
     },
 
-    async deleteBackup(name) {
-      const meta = await storage.get(name);
-      if (meta.pinned) throw new ConflictError(`${name} is pinned; unpin it before deleting it.`, "pinned");
+    async deleteBackup(name, options = {}) {
+      assertSafeBackupName(name);
+      const from = options.from ?? "all";
+      if (from === "offsite" && !offsite) throw new ValidationError("Off-site storage is not configured (BACKUP_S3_BUCKET).", "from");
+      const local = from === "offsite" ? null : await localOrNull(name);
+      const remote = from === "here" ? null : await remoteOrNull(name);
+      if (!local && !remote) {
+        const where = from === "here" ? " here" : from === "offsite" ? " off-site" : "";
+        throw new NotFoundError(`There is no backup named ${name}${where}.`);
+      }
+      if (local?.pinned || remote?.pinned) throw new ConflictError(`${name} is pinned; unpin it before deleting it.`, "pinned");
       if (importing === name) throw new ConflictError(`${name} is being imported right now.`);
-      await storage.remove(name);
-      logger.info("backup deleted", { name });
+      const removed: ("here" | "offsite")[] = [];
+      if (local) {
+        await storage.remove(name);
+        removed.push("here");
+      }
+      if (remote) {
+        await offsite!.remove(name);
+        removed.push("offsite");
+      }
+      logger.info("backup deleted", { name, removed });
       events.emit({ type: "backup.deleted", name });
+      return { removed };
     },
 
-    setPinned: (name, pinned) => storage.setPinned(name, pinned),
+    async setPinned(name, pinned) {
+      assertSafeBackupName(name);
+      const local = await localOrNull(name);
+      const remote = await remoteOrNull(name);
+      if (!local && !remote) throw new NotFoundError(`There is no backup named ${name}.`);
+      if (remote) await offsite!.setPinned(name, pinned);
+      if (local) return listed(await storage.setPinned(name, pinned), remote ? "both" : "here");
+      return listed({ ...remote!, pinned }, "offsite");
+    },
+
+    fetchBackup,
 
     async verifyBackup(name) {
-      const meta = await storage.get(name);
+      const meta = await fetchBackup(name);
       const result = await engine.verifyFile(storage.pathOf(meta.name));
       if (meta.sha256 && result.sha256 !== meta.sha256) {
         throw new InvalidBackupError(`the file's sha256 (${result.sha256}) differs from the one recorded when it was written (${meta.sha256})`);
       }
       return result;
+    },
+
+    async start() {
+      if (config.encryption.identityFile) await keys();
+      if (!offsite) return;
+      replicating = true;
+      // The bucket check runs in the background: a slow or absent bucket never holds up the start.
+      track(offsite.start().catch((err: unknown) => logger.error("off-site start failed", { error: (err as Error).message })));
+    },
+
+    async copyOffsite(name) {
+      if (!offsite) return null;
+      offsite.enqueue(name);
+      await offsite.idle();
+      return offsite.pendingOf(name)?.error ?? null;
+    },
+
+    offsiteStatus: () => offsite?.status() ?? null,
+
+    offsiteIdle: async () => {
+      await offsite?.idle();
     },
 
     async storeUpload(tempPath, options) {
@@ -695,8 +956,9 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     async importBackup(name, options) {
       assertSafeBackupName(name);
       const actor = options.actor ?? null;
-      return await exclusive(startedNow("import", actor), async () => {
-        const meta = await storage.get(name);
+      return exclusive(startedNow("import", actor), async () => {
+        // An off-site-only backup (a new host, a small local retention) is fetched and checked first.
+        const meta = await fetchBackup(name);
         return runImport(storage.pathOf(meta.name), meta.name, actor, null);
       });
     },
@@ -717,64 +979,24 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
     async previewBackup(name) {
       const started = performance.now();
-      const backup = await storage.get(name);
-      const filePath = storage.pathOf(backup.name);
-      const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-preview-"));
-      let validated: ValidatedDump | null = null;
-      let header: DumpHeader | null = null;
-      let outcome: Awaited<ReturnType<ImportSession["finish"]>> | null = null;
-      let problem: string | null = null;
+      const backup = await getListed(name);
+      if (backup.location !== "offsite") return previewFile(backup, storage.pathOf(backup.name), started);
+      // Only in the bucket: previewed from a temporary download that is removed again, so the
+      // preview (a GET) leaves the folder as it was; the checksum state compares its bytes.
+      const temp = storage.tempPath(".preview");
       try {
-        // The import's own steps into an empty database that is thrown away: what it refuses, this reports.
-        const session = await openWorkerSession(workers, path.join(scratch, "preview.db"), BUSY_TIMEOUT_MS);
-        try {
-          validated = await session.validate(filePath);
-          header = await session.apply(filePath);
-          outcome = await session.finish(finishOptions(header, validated), false);
-        } catch (err) {
-          if (!(err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError)) throw err;
-          problem = err.message;
-        } finally {
-          await session.close();
-        }
+        await offsite!.download(backup.name, temp, { check: false });
+        return await previewFile(backup, temp, started);
       } finally {
-        await fs.rm(scratch, { recursive: true, force: true });
+        await removeTemp(temp);
       }
-      const live = await liveState();
-      const backupRows: Record<string, number> | null = outcome?.tableRows ?? header?.rowCounts ?? validated?.header?.rowCounts ?? null;
-      const names = new Set([...Object.keys(backupRows ?? {}), ...live.tables.keys()]);
-      const actual = validated?.sha256 ?? (await sha256Of(filePath));
-      const recorded = backup.sha256;
-      return {
-        backup,
-        kind: backupKindOf(Object.keys(backupRows ?? {})),
-        checksum: {
-          state: actual === null ? "unreadable" : recorded === null ? "not-recorded" : recorded === actual ? "matches" : "differs",
-          recorded,
-          actual,
-        },
-        restorable: problem === null,
-        problem,
-        tablesKnown: backupRows !== null,
-        tables: [...names]
-          .sort((a, b) => a.localeCompare(b))
-          .map((table) => ({
-            name: table,
-            backupRows: backupRows?.[table] ?? null,
-            liveRows: live.tables.get(table) ?? null,
-          })),
-        admins: { after: outcome ? (outcome.admins ?? []) : null, now: live.admins },
-        migrations: outcome?.migrated ?? [],
-        durationMs: Math.round(performance.now() - started),
-      };
     },
-
     async verifyFile(filePath) {
       const elapsed = stopwatch();
       const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-verify-"));
       try {
         // The same steps as an import, into an empty database that is thrown away.
-        const session = await openWorkerSession(workers, path.join(scratch, "verify.db"), BUSY_TIMEOUT_MS);
+        const session = await openWorkerSession(workers, path.join(scratch, "verify.db"), BUSY_TIMEOUT_MS, await keys());
         try {
           const validated = await session.validate(filePath);
           const header = await session.apply(filePath);
@@ -783,6 +1005,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
             sha256: validated.sha256,
             size: validated.size,
             compressed: validated.compressed,
+            encrypted: validated.encrypted,
             header: validated.header,
             tables: outcome.tables,
             rows: outcome.rows,
@@ -816,6 +1039,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     async close() {
       closed = true;
       // Only waits: the job's failure was reported by the verb that ran it.
+      await offsite?.close();
       await currentJob?.catch(() => {});
       await Promise.allSettled([...background]);
       await workers.close();

@@ -1,10 +1,12 @@
 import { ValidationError } from "../errors.ts";
-import type { BackupMeta, BackupTrigger } from "./types.ts";
+import type { BackupLocation, BackupMeta, BackupTrigger } from "./types.ts";
 
 /** What a page of the backup list asks for. */
 export interface BackupListQuery {
   /** Only backups with this trigger (`unknown`: files added by hand). */
   trigger?: BackupTrigger | "unknown" | undefined;
+  /** Only backups whose copies are exactly here (`here`: not off-site yet), only off-site, or in both places. */
+  location?: BackupLocation | undefined;
   /** `time` (default) or `size`. */
   sort?: "time" | "size" | undefined;
   /** `desc` (default: newest or largest first) or `asc`. */
@@ -16,8 +18,8 @@ export interface BackupListQuery {
 }
 
 /** One page of the backup list. */
-export interface BackupPage {
-  items: BackupMeta[];
+export interface BackupPage<T extends BackupMeta = BackupMeta> {
+  items: T[];
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
   /** Backups matching the filter (all pages). */
@@ -63,13 +65,13 @@ function decodeCursor(cursor: string, sort: string, order: string): Key {
 
 /**
  * Filters, sorts and cuts one page out of the whole listing (pure; `all` is
- * the folder's index, newest first).
+ * the list across locations, newest first).
  */
-export function pageOfBackups(all: readonly BackupMeta[], query: BackupListQuery): BackupPage {
+export function pageOfBackups<T extends BackupMeta & { location?: BackupLocation }>(all: readonly T[], query: BackupListQuery): BackupPage<T> {
   const sort = query.sort ?? "time";
   const order = query.order ?? "desc";
   const limit = Math.max(1, Math.trunc(query.limit ?? DEFAULT_PAGE_SIZE));
-  const matching = query.trigger ? all.filter((b) => b.trigger === query.trigger) : [...all];
+  const matching = all.filter((b) => (!query.trigger || b.trigger === query.trigger) && (!query.location || b.location === query.location));
   const sign = order === "desc" ? -1 : 1;
   // The listing comes newest first (time, then name, descending): only another order needs a sort.
   if (sort !== "time" || order !== "desc") matching.sort((a, b) => sign * compareKeys(keyOf(a, sort), keyOf(b, sort)));

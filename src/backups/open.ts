@@ -19,6 +19,8 @@ interface OpenBackupEngineOptions {
    * worker, and a command that only reads must not create a missing database file.
    */
   database: "always" | "if-remote";
+  /** Off-site retries: their timers (default `timers`) and waits (tests make them short). */
+  offsite?: { timers?: Timers; retryDelaysMs?: readonly number[] };
 }
 
 /** The engine and what it was opened with; `close` waits for its work, then closes the client. */
@@ -33,7 +35,9 @@ interface OpenedBackupEngine<Db extends Client | undefined> {
  * The wiring the server and the command line share: the backup folder, the
  * database client, the write gate and the backup engine, with the temporary
  * files of an interrupted backup or import removed. No HTTP, no schedule, no
- * migrations (the server runs those; the command line leaves the schema alone).
+ * migrations (the server runs those; the command line leaves the schema alone),
+ * and no background off-site copies until `engine.start()` (the server's, or a
+ * command that waits for its copy).
  */
 export async function openBackupEngine(options: OpenBackupEngineOptions & { database: "always" }): Promise<OpenedBackupEngine<Client>>;
 export async function openBackupEngine(options: OpenBackupEngineOptions): Promise<OpenedBackupEngine<Client | undefined>>;
@@ -48,6 +52,8 @@ export async function openBackupEngine(options: OpenBackupEngineOptions): Promis
     logger,
     clock,
     writeGate,
+    timers: options.offsite?.timers ?? options.timers,
+    ...(options.offsite?.retryDelaysMs ? { offsiteRetryDelaysMs: options.offsite.retryDelaysMs } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -19,6 +19,8 @@ export interface BackupMeta {
   /** Hex sha256 of the file as stored; null when not yet known (hand-dropped file). */
   sha256: string | null;
   compressed: boolean;
+  /** Encrypted with age (`.age`): needs BACKUP_AGE_IDENTITY_FILE to be verified or imported. */
+  encrypted: boolean;
   /** Rows per table at the time of the dump, when known. */
   rowCounts: Record<string, number> | null;
   pinned: boolean;
@@ -30,6 +32,28 @@ export interface BackupMeta {
    * has); absent when Lifeboat can restore it. `sqlite3` may still restore it.
    */
   restoreProblems?: string[];
+  /** When this copy was last confirmed off-site (local sidecar); absent or null when never. */
+  offsiteAt?: string | null;
+}
+
+/** Where a backup's copies are: in the local folder, in the bucket, or both. */
+export const BACKUP_LOCATIONS = ["here", "offsite", "both"] as const;
+export type BackupLocation = (typeof BACKUP_LOCATIONS)[number];
+
+/** A backup still on its way off-site. */
+export interface OffsiteCopyState {
+  /** `waiting`: queued; `uploading`: now; `failed`: the last attempt failed, another follows at `nextAttemptAt`. */
+  state: "waiting" | "uploading" | "failed";
+  attempts: number;
+  error: string | null;
+  nextAttemptAt: string | null;
+}
+
+/** One entry of the list across locations: each backup once, with where it is. */
+export interface ListedBackup extends BackupMeta {
+  location: BackupLocation;
+  /** With off-site storage on: the upload state of a backup that is here only; null otherwise. */
+  offsite: OffsiteCopyState | null;
 }
 
 export interface CreateBackupOptions {
@@ -118,6 +142,8 @@ export type BackupEngineEvent =
   | ({ type: "backup.created" } & Extract<BackupOutcome, { ok: true }>)
   | ({ type: "backup.failed" } & Extract<BackupOutcome, { ok: false }>)
   | { type: "backup.deleted"; name: string }
+  | ({ type: "backup.offsite_copied" } & Extract<OffsiteCopyResult, { ok: true }>)
+  | ({ type: "backup.offsite_failed" } & Extract<OffsiteCopyResult, { ok: false }>)
   | ({ type: "import.completed" } & Extract<ImportOutcome, { ok: true }>)
   | ({ type: "import.failed" } & Extract<ImportOutcome, { ok: false }>);
 
@@ -132,7 +158,8 @@ interface PreviewTable {
 
 /** What restoring a backup would do, found by a dry run into a scratch database; changes nothing. */
 export interface BackupPreview {
-  backup: BackupMeta;
+  /** The backup, with where its copies are (an off-site-only one is downloaded for the dry run and removed again). */
+  backup: ListedBackup;
   kind: BackupKind;
   checksum: {
     /** `matches` the sha256 recorded when the backup was taken, `differs` from it, or `not-recorded` (a hand-dropped file). */
@@ -157,3 +184,18 @@ export interface BackupPreview {
   migrations: number[];
   durationMs: number;
 }
+
+/** What one off-site upload attempt ended with (events, the log, the webhook). */
+export type OffsiteCopyResult =
+  | { ok: true; name: string; trigger: BackupTrigger | "unknown"; attempts: number; at: string }
+  | {
+      ok: false;
+      name: string;
+      trigger: BackupTrigger | "unknown";
+      attempts: number;
+      at: string;
+      error: string;
+      /** Retrying cannot help until the configuration changes (credentials, bucket). */
+      permanent: boolean;
+      nextAttemptAt: string | null;
+    };

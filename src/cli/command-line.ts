@@ -18,20 +18,29 @@ const USAGE = `Usage: npm run lifeboat -- <command> [--json]
 
 Commands:
   backup            Take a backup now (trigger "manual", actor "cli").
-  list              List the backups in BACKUP_DIR, newest first.
+  list              List the backups in BACKUP_DIR (and the bucket), newest
+                    first, with where each one is.
   verify <file>     Check a backup end to end without touching the database:
                     sha256, every statement, and a dry-run restore into a
                     scratch database. <file> is a backup name or a path.
   import <file>     Replace the database with a backup: a "pre-import" safety
                     backup first, then all or nothing. <file> is a backup name
                     or a path (a path is first stored as an "upload" backup).
+  restore --latest  Import the newest backup there is, here or off-site (the
+                    disaster recovery onto an empty host: same configuration,
+                    empty DATA_DIR). Off-site backups are fetched and checked.
 
 Options:
   --json            Print the result as JSON.
+  --latest          With restore: the newest backup.
   --help            Show this help.
 
 Configuration comes from the same environment variables as the server
-(DATA_DIR, DATABASE_URL, BACKUP_DIR, BACKUP_COMPRESSION, …).
+(DATA_DIR, DATABASE_URL, BACKUP_DIR, BACKUP_COMPRESSION, BACKUP_S3_*, …).
+With BACKUP_S3_BUCKET, list shows the bucket's backups too, backup copies the
+new backup off-site before it ends, and verify/import/restore fetch an
+off-site-only backup first. Other backups the command line writes (the safety
+backup of an import) are copied off-site by the server at its next start.
 
 Exit codes: 0 ok, 1 error, 2 usage (unknown command, missing or unknown
 file), 3 invalid backup (refused file, failed verification), 4 busy or locked
@@ -44,12 +53,13 @@ export interface CommandLineIo {
 
 class UsageError extends Error {}
 
-const COMMANDS = ["backup", "list", "verify", "import"] as const;
+const COMMANDS = ["backup", "list", "verify", "import", "restore"] as const;
 type Command = (typeof COMMANDS)[number];
 const isCommand = (word: string): word is Command => (COMMANDS as readonly string[]).includes(word);
 
 const OPTIONS = {
   json: { type: "boolean" },
+  latest: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
@@ -86,6 +96,9 @@ function parseInvocation(argv: readonly string[]): Invocation {
   const needsFile = command === "verify" || command === "import";
   if (needsFile && !file) throw new UsageError(`${command} needs a file: a backup name or a path`);
   if ((!needsFile && file !== undefined) || extra.length > 0) throw new UsageError("too many arguments");
+  const latest = parsed.values.latest === true;
+  if (latest && command !== "restore") throw new UsageError("unknown option --latest");
+  if (command === "restore" && !latest) throw new UsageError("restore needs --latest (or use import <name> for a given backup)");
   return { help: false, command, file, json: parsed.values.json === true };
 }
 
@@ -175,8 +188,16 @@ export async function runCommandLine(
         else {
           io.stdout(
             table([
-              ["NAME", "CREATED", "SIZE", "TRIGGER", "ACTOR", "PINNED"],
-              ...backups.map((b) => [b.name, b.createdAt, formatBytes(b.size, "binary"), b.trigger, b.actor ?? "-", b.pinned ? "yes" : ""]),
+              ["NAME", "CREATED", "SIZE", "TRIGGER", "ACTOR", "WHERE", "PINNED"],
+              ...backups.map((b) => [
+                b.name,
+                b.createdAt,
+                formatBytes(b.size, "binary"),
+                b.trigger,
+                b.actor ?? "-",
+                b.location === "both" ? "here+off-site" : b.location === "offsite" ? "off-site" : "here",
+                b.pinned ? "yes" : "",
+              ]),
             ]) + "\n",
           );
           for (const b of backups.filter((x) => x.restoreProblems)) {
@@ -191,6 +212,10 @@ export async function runCommandLine(
         }
         const engine = await engineFor("if-remote");
         const b = await engine.createBackup({ trigger: "manual", actor: "cli" });
+        // The copy off-site belongs to the backup: one attempt, waited for. A failure is reported; the
+        // local backup stays, and the server copies it at its next start.
+        const copyError = await engine.copyOffsite(b.name);
+        if (copyError) io.stderr(`lifeboat backup: the backup is here, but not off-site yet: ${copyError}\n`);
         if (json) io.stdout(JSON.stringify(b, null, 2) + "\n");
         else io.stdout(`Backup created: ${path.join(config.backupDir, b.name)} (${formatBytes(b.size, "binary")}, sha256 ${b.sha256})\n`);
         if (!json && b.restoreProblems) io.stderr(`Warning: Lifeboat cannot restore this backup: ${b.restoreProblems.join("; ")}\n`);
@@ -200,7 +225,8 @@ export async function runCommandLine(
         const engine = await engineFor("if-remote");
         const listed = await findListed(engine, file!);
         const target = listed ? path.join(config.backupDir, listed.name) : await requireFile(file!);
-        // A listed backup must also still have the sha256 recorded when it was written (the engine checks it).
+        // A listed backup must also still have the sha256 recorded when it was written (the engine checks
+        // it); an off-site-only one is fetched (streamed, sha256 checked) into the backup folder first.
         const result = listed ? await engine.verifyBackup(listed.name) : await engine.verifyFile(target);
         if (json) io.stdout(JSON.stringify({ file: target, ok: true, recordedSha256Matches: listed?.sha256 ? true : null, ...result }, null, 2) + "\n");
         else {
@@ -218,6 +244,20 @@ export async function runCommandLine(
             ].join("\n") + "\n",
           );
         }
+        return EXIT.ok;
+      }
+      case "restore": {
+        const engine = await engineFor("always");
+        const latest = (await engine.listBackups())[0];
+        if (!latest) {
+          throw new UsageError(
+            `there is no backup to restore: ${config.backupDir} is empty${config.offsite ? ` and so is ${`s3://${config.offsite.bucket}/${config.offsite.prefix}`}` : " (and BACKUP_S3_BUCKET is not set)"}`,
+          );
+        }
+        if (!json) io.stdout(`Restoring the newest backup, ${latest.name} (${latest.createdAt}, ${latest.location === "offsite" ? "off-site" : "here"})…\n`);
+        const result = await engine.importBackup(latest.name, { actor: "cli" });
+        if (json) io.stdout(JSON.stringify(result, null, 2) + "\n");
+        else io.stdout(`Imported ${result.source}: ${result.tables} tables, ${result.rows} rows. Safety backup: ${result.safetyBackup}\n`);
         return EXIT.ok;
       }
       case "import": {

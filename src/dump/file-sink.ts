@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
+import { encryptStream } from "./age.ts";
 import type { ByteSink } from "./writer.ts";
 
-/** A new file being written: hashes and counts the bytes as stored, optionally gzipped. */
+/** A new file being written: hashes and counts the bytes as stored, optionally gzipped and/or age-encrypted. */
 export interface FileSink extends ByteSink {
   /** Flushes, fsyncs and closes the file. Returns what was stored. */
   finish(): Promise<{ size: number; sha256: string }>;
@@ -15,8 +16,10 @@ export interface FileSink extends ByteSink {
  * writing to it. With `gzip`, bytes go through `CompressionStream("gzip")`
  * first; the sha256 and size are those of the file as stored, computed while
  * streaming (Web Crypto cannot hash a stream, so node:crypto's createHash).
+ * With `ageRecipients`, the (compressed) bytes are encrypted for them on the
+ * way, so no plaintext byte reaches the disk.
  */
-export async function createFileSink(filePath: string, options: { gzip: boolean }): Promise<FileSink> {
+export async function createFileSink(filePath: string, options: { gzip: boolean; ageRecipients?: readonly string[] }): Promise<FileSink> {
   const fh = await fs.open(filePath, "wx", 0o600);
   const hash = createHash("sha256");
   let size = 0;
@@ -35,10 +38,14 @@ export async function createFileSink(filePath: string, options: { gzip: boolean 
 
   let write: (bytes: Uint8Array) => Promise<void>;
   let end: () => Promise<void>;
-  if (options.gzip) {
-    const gz = new CompressionStream("gzip");
-    const writer = (gz.writable as WritableStream<Uint8Array>).getWriter();
-    const reader = gz.readable.getReader();
+  const recipients = options.ageRecipients ?? [];
+  if (options.gzip || recipients.length > 0) {
+    const input = new TransformStream<Uint8Array, Uint8Array>();
+    let output: ReadableStream<Uint8Array> = input.readable;
+    if (options.gzip) output = output.pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+    if (recipients.length > 0) output = await encryptStream(output, recipients);
+    const writer = input.writable.getWriter();
+    const reader = output.getReader();
     const pump = (async () => {
       for (;;) {
         const { done, value } = await reader.read();

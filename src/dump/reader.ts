@@ -21,6 +21,7 @@ import { pipeline, Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import zlib from "node:zlib";
 import { InvalidBackupError } from "../errors.ts";
+import { decryptStream, isAgeEncrypted, isArmoredAge } from "./age.ts";
 import { fileHandleStream } from "./file-stream.ts";
 import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
@@ -205,16 +206,20 @@ export async function* readDumpBatches(source: ByteSource, options: ReadDumpOpti
  * Node 20 the latter held ~180 MB of buffers while inflating a 216 MB dump
  * (node:zlib: ~70 MB), too much for an import that must stay under 200 MB.
  */
-export async function openDumpFile(path: string): Promise<ReadableStream<Uint8Array>> {
+export async function openDumpFile(path: string, options: { identities?: readonly string[] } = {}): Promise<ReadableStream<Uint8Array>> {
   const handle = await fs.open(path, "r");
   let magic: Uint8Array;
   try {
-    const probe = new Uint8Array(2);
-    const { bytesRead } = await handle.read(probe, 0, 2, 0);
+    const probe = new Uint8Array(64);
+    const { bytesRead } = await handle.read(probe, 0, probe.length, 0);
     magic = probe.subarray(0, bytesRead);
   } catch (error) {
     await handle.close();
     throw error;
+  }
+  if (isAgeEncrypted(magic)) {
+    const raw = fileHandleStream(handle, { chunkBytes: 256 * 1024, highWaterMark: 2, closeHandle: true });
+    return decryptedDump(raw, magic, options.identities ?? []);
   }
   if (magic[0] === 0x1f && magic[1] === 0x8b) {
     // createReadStream closes the handle when done.
@@ -222,6 +227,46 @@ export async function openDumpFile(path: string): Promise<ReadableStream<Uint8Ar
   }
   // Read ahead one chunk so disk reads overlap with parsing.
   return fileHandleStream(handle, { chunkBytes: 256 * 1024, highWaterMark: 2, closeHandle: true });
+}
+
+/**
+ * The dump text inside an age-encrypted file (`.sql.age`, or `.sql.gz.age`:
+ * compressed, then encrypted): decrypted with the identities as it is read,
+ * then inflated when the plaintext is gzip. Reports back whether it was.
+ */
+export async function decryptedDump(
+  raw: ReadableStream<Uint8Array>,
+  firstBytes: Uint8Array,
+  identities: readonly string[],
+  onKind?: (compressed: boolean) => void,
+): Promise<ReadableStream<Uint8Array>> {
+  if (isArmoredAge(firstBytes)) {
+    await raw.cancel().catch(() => {});
+    throw new InvalidBackupError("ASCII-armored age files (age -a) are not accepted; encrypt without -a");
+  }
+  const plain = await decryptStream(raw, identities);
+  // Peek at the first plaintext bytes to tell gzip from SQL text, then hand the stream on whole.
+  const reader = plain.getReader();
+  const first = await reader.read();
+  const head = first.done ? new Uint8Array(0) : first.value;
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (head.byteLength > 0) controller.enqueue(head);
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        controller.error(err);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  onKind?.(gz);
+  return gz ? gunzipStream(rest) : rest;
 }
 
 /**
@@ -269,12 +314,13 @@ function inflate(input: Readable): ReadableStream<Uint8Array> {
 /**
  * Cheap check of the first bytes of an upload: gzip, or text that could be a
  * SQL dump (UTF-8 without control characters, starting with a comment or a
- * word). Anything else throws `InvalidBackupError("not a SQL backup (…)")` so an
+ * word), or an age-encrypted file. Anything else throws `InvalidBackupError("not a SQL backup (…)")` so an
  * upload of the wrong file is refused before it is stored.
  */
-export function sniffDump(firstBytes: Uint8Array): "sql" | "gzip" {
+export function sniffDump(firstBytes: Uint8Array): "sql" | "gzip" | "age" {
   const b = firstBytes;
   if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return "gzip";
+  if (isAgeEncrypted(b)) return "age";
   const refuse = (what: string): never => {
     throw new InvalidBackupError(`not a SQL backup (${what})`);
   };

@@ -13,6 +13,7 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
   UnsupportedDatabaseError,
+  OffsiteError,
   ValidationError,
 } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -29,6 +30,7 @@ function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof PayloadTooLargeError) return 413;
   if (err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError) return 422;
   if (err instanceof TooManyRequestsError) return 429;
+  if (err instanceof OffsiteError) return 502;
   if (err instanceof HTTPException) return err.status as ContentfulStatusCode;
   return 500;
 }
@@ -56,6 +58,8 @@ interface ErrorDescription {
 /** `{ code, message }` safe to show: internals of a 5xx never leave the server. */
 function describeError(err: unknown, requestId?: string): ErrorDescription {
   const status = statusOf(err);
+  // The bucket's answer is written for the admin (no secrets, no stack): worth showing.
+  if (err instanceof OffsiteError) return { status, code: err.code, message: err.message };
   if (status >= 500) {
     return {
       status,

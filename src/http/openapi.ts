@@ -28,6 +28,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   422: "The file is not a dump Lifeboat can restore; the message names the line and the reason",
   429: "Too many attempts; retry after the number of seconds in Retry-After",
   500: "Unexpected server error; the message carries the request id, the details are in the server log",
+  502: "The off-site storage (the S3 bucket) failed or refused; the message says why (it holds no secret)",
 };
 
 /**

@@ -1,11 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { isSafeBackupName, SAFE_NAME_RE } from "../storage/names.ts";
 import {
+  BACKUP_LOCATIONS,
   BACKUP_TRIGGERS,
   type BackupMeta,
   type BackupPreview,
   type EngineActivity,
   type ImportResult,
+  type ListedBackup,
 } from "../backups/types.ts";
 import { agree, type Exact } from "../http/openapi.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
@@ -38,10 +40,12 @@ export const BackupMetaSchema = z
     }),
     actor: z.string().nullable().openapi({ description: "Who caused it (a username, `scheduler`, `cli`)", example: "admin" }),
     sha256: z.string().nullable().openapi({ description: "Hex SHA-256 of the file as stored; null when not yet known" }),
-    compressed: z.boolean().openapi({ description: "True for `.sql.gz` files" }),
+    compressed: z.boolean().openapi({ description: "True for `.sql.gz` (and `.sql.gz.age`) files" }),
+    encrypted: z.boolean().openapi({ description: "True for age-encrypted `.age` files" }),
     rowCounts: z.record(z.string(), z.number().int()).nullable().openapi({ description: "Rows per table at the time of the dump" }),
     pinned: z.boolean().openapi({ description: "Pinned backups are never removed by retention" }),
     periodKey: z.string().nullable().optional().openapi({ description: "Scheduled period this backup belongs to" }),
+    offsiteAt: z.string().nullable().optional().openapi({ format: "date-time", description: "When this copy was confirmed in the off-site bucket" }),
     restoreProblems: z
       .array(z.string())
       .optional()
@@ -52,7 +56,25 @@ export const BackupMetaSchema = z
   })
   .openapi("Backup");
 
-export const BackupListSchema = z.array(BackupMetaSchema).openapi("BackupList", { description: "Newest first" });
+const OffsiteCopyStateSchema = z
+  .object({
+    state: z.enum(["waiting", "uploading", "failed"]),
+    attempts: z.number().int(),
+    error: z.string().nullable(),
+    nextAttemptAt: z.string().nullable().openapi({ format: "date-time" }),
+  })
+  .openapi("OffsiteCopyState", { description: "A backup on its way off-site" });
+
+export const ListedBackupSchema = BackupMetaSchema.extend({
+  location: z.enum(BACKUP_LOCATIONS).openapi({
+    description: "Where the copies are: `here` (the backup folder), `offsite` (the S3 bucket) or `both`",
+  }),
+  offsite: OffsiteCopyStateSchema.nullable().openapi({
+    description: "With off-site storage on: the upload state of a backup that is not off-site yet; null otherwise",
+  }),
+}).openapi("ListedBackup");
+
+export const BackupListSchema = z.array(ListedBackupSchema).openapi("BackupList", { description: "Each backup once, newest first" });
 
 export const ImportResultSchema = z
   .object({
@@ -71,6 +93,10 @@ export const BackupListQuerySchema = z.object({
     .enum([...BACKUP_TRIGGERS, "unknown"])
     .optional()
     .openapi({ description: "Only backups with this trigger (`unknown`: files added by hand)" }),
+  location: z
+    .enum(BACKUP_LOCATIONS)
+    .optional()
+    .openapi({ description: "Only backups that are `here` only (not off-site yet), `offsite` only, or in `both` places" }),
   sort: z.enum(["time", "size"]).optional().openapi({ description: "Sort by creation time (default) or size" }),
   order: z.enum(["desc", "asc"]).optional().openapi({ description: "`desc` (default): newest or largest first" }),
   limit: z.coerce
@@ -83,6 +109,11 @@ export const BackupListQuerySchema = z.object({
   cursor: z.string().max(1000).optional().openapi({ description: "`X-Next-Cursor` of the previous page" }),
 });
 
+/** Which copies a delete removes. */
+export const DeleteScopeSchema = z.enum(["here", "offsite", "all"]).openapi({
+  description: "Which copies to remove: `all` (default) every copy, `here` only the one in the backup folder, `offsite` only the one in the bucket",
+});
+
 /** Several backups to delete after one confirmation. */
 export const BulkDeleteBodySchema = z
   .object({
@@ -90,6 +121,7 @@ export const BulkDeleteBodySchema = z
       .array(z.string().regex(SAFE_NAME_RE, { error: "is not a backup name" }))
       .min(1, { error: "must name at least one backup" })
       .max(1000, { error: "must name at most 1000 backups" }),
+    from: DeleteScopeSchema.optional(),
   })
   .openapi("BulkDelete");
 
@@ -100,6 +132,7 @@ export const BulkDeleteBodySchema = z
 export const BulkDeleteFormSchema = z
   .object({
     names: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string())),
+    from: z.string().optional(),
   })
   .refine((form) => form.names.length > 0, { error: "Select at least one backup to delete." })
   .pipe(BulkDeleteBodySchema);
@@ -113,7 +146,7 @@ export const BulkDeleteResultSchema = z
 
 export const BackupPreviewSchema = z
   .object({
-    backup: BackupMetaSchema,
+    backup: ListedBackupSchema.openapi({ description: "The backup, with where its copies are (an off-site-only one is downloaded for the dry run)" }),
     kind: z.enum(["lifeboat", "app-data"]).openapi({
       description: "`lifeboat`: the application's data and Lifeboat's own tables (accounts, audit); `app-data`: the application's data only",
     }),
@@ -187,18 +220,39 @@ export const ScheduleStatusSchema = z
       .nullable()
       .openapi({ description: "A change backup waiting for its quiet window" }),
     instance: z.string().openapi({ description: "This instance's id" }),
+    offsite: z
+      .object({
+        location: z.string().openapi({ description: "Bucket and prefix, e.g. `s3://backups/lifeboat/`", example: "s3://backups/lifeboat/" }),
+        reachable: z.boolean().openapi({ description: "False when the last call to the bucket failed" }),
+        error: z.string().nullable().openapi({ description: "Why the bucket is unavailable (e.g. refused credentials)" }),
+        lastContactAt: z.string().nullable().openapi({ format: "date-time" }),
+        pending: z.array(
+          z.object({
+            name: z.string(),
+            state: z.enum(["waiting", "uploading", "failed"]),
+            attempts: z.number().int(),
+            error: z.string().nullable(),
+            nextAttemptAt: z.string().nullable().openapi({ format: "date-time" }),
+          }),
+        ).openapi({ description: "Backups not off-site yet, oldest first" }),
+        lastUpload: z
+          .object({ name: z.string(), at: z.string().openapi({ format: "date-time" }), ok: z.boolean(), error: z.string().nullable() })
+          .nullable(),
+      })
+      .nullable()
+      .openapi({ description: "Off-site copies (BACKUP_S3_BUCKET); null when off" }),
   })
   .openapi("BackupStatus");
 
 /**
  * Names the routes accept: the engine's own safe pattern (no separators, no
- * leading dot, `.sql` or `.sql.gz`). A name that passes is then looked up in
+ * leading dot, `.sql` or `.sql.gz`, either with `.age`). A name that passes is then looked up in
  * the listing by the engine (404 when absent); nothing else is ever opened.
  */
 export const BackupNameParamSchema = z.object({
   name: z
     .string()
-    .regex(SAFE_NAME_RE, { error: "is not a backup name (letters, digits, '.', '_' or '-', ending in .sql or .sql.gz)" })
+    .regex(SAFE_NAME_RE, { error: "is not a backup name (letters, digits, '.', '_' or '-', ending in .sql, .sql.gz, .sql.age or .sql.gz.age)" })
     .refine(isSafeBackupName, { error: "is not a backup name ('..' is not allowed)" })
     .openapi({
       param: { name: "name", in: "path" },
@@ -221,7 +275,8 @@ export const UPLOAD_BODY_COMPONENT = {
       file: {
         type: "string" as const,
         format: "binary",
-        description: "A `.sql` or `.sql.gz` dump, checked by its content (not its name or type); at most MAX_UPLOAD_BYTES",
+        description:
+          "A `.sql` or `.sql.gz` dump, or one of these encrypted with age (binary, not `-a` armored; needs BACKUP_AGE_IDENTITY_FILE), checked by its content (not its name or type); at most MAX_UPLOAD_BYTES",
       },
     },
     required: ["file"],
@@ -236,6 +291,7 @@ export const UPLOAD_BODY = {
 
 // Compile-time proof that the schemas and the domain types agree, both ways.
 agree<Exact<z.infer<typeof BackupMetaSchema>, BackupMeta>>();
+agree<Exact<z.infer<typeof ListedBackupSchema>, ListedBackup>>();
 agree<Exact<z.infer<typeof ImportResultSchema>, ImportResult>>();
 agree<Exact<z.infer<typeof BackupPreviewSchema>, BackupPreview>>();
 agree<Exact<z.infer<typeof EngineActivitySchema>, EngineActivity>>();

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
 import { principalOf, requireAdmin, viewerOf } from "../auth/middleware.ts";
-import type { BackupEngine } from "../backups/engine.ts";
+import type { BackupEngine, DeleteScope } from "../backups/engine.ts";
 import { formatBytes } from "../bytes.ts";
 import type { Config } from "../config.ts";
 import { DEFAULT_PAGE_SIZE } from "../backups/list-query.ts";
@@ -39,7 +39,9 @@ import {
   BulkDeleteBodySchema,
   BulkDeleteFormSchema,
   BulkDeleteResultSchema,
+  DeleteScopeSchema,
   ImportResultSchema,
+  ListedBackupSchema,
   ScheduleStatusSchema,
   UPLOAD_BODY,
   UPLOAD_BODY_COMPONENT,
@@ -70,7 +72,7 @@ export interface BackupRoutesOptions {
   /** The scheduler's view: next run, last runs, what runs now (see src/schedule/status.ts). */
   scheduleStatus: () => Promise<ScheduleStatus>;
   auth: Auth;
-  config: Pick<Config, "maxUploadBytes">;
+  config: Pick<Config, "maxUploadBytes" | "offsite">;
   assetVersion: string;
 }
 
@@ -88,10 +90,13 @@ const listRoute = createRoute({
   security,
   summary: "List backups, newest first; filter, sort and page",
   description:
-    "Without parameters: every backup, newest first. With any of `trigger`, `sort`, `order`, `limit`, `cursor`: one " +
+    "Without parameters: every backup once, newest first, with where its copies are (`location`: here, offsite, both). " +
+    "With any of `trigger`, `location`, `sort`, `order`, `limit`, `cursor`: one " +
     "page (default 50) of the matching backups; the body is still an array, the paging is in the headers: " +
     "`X-Total-Count` and `X-Total-Bytes` (matching backups), `X-Next-Cursor` and `Link: <…>; rel=\"next\"` " +
-    "(absent on the last page), `X-Free-Bytes` (room left on the backup disk). Served from an in-memory index of the folder.",
+    "(absent on the last page), `X-Free-Bytes` (room left on the backup disk). Served from an in-memory index of the folder " +
+    "and a listing of the bucket reused for a few seconds; when the bucket cannot be listed, the local backups are listed " +
+    "and the status says why.",
   request: { query: BackupListQuerySchema },
   responses: {
     200: {
@@ -115,7 +120,9 @@ const bulkDeleteRoute = createRoute({
   tags,
   security,
   summary: "Delete several backups",
-  description: "Each backup is deleted or refused on its own (pinned, being imported, not there); the answer says which and why.",
+  description:
+    "Each backup is deleted or refused on its own (pinned, being imported, not there); the answer says which and why. " +
+    "`from` says which copies go, as for a single delete (default: every copy).",
   middleware: [jsonOnly],
   request: { body: jsonBody(BulkDeleteBodySchema) },
   responses: { 200: jsonResponse(BulkDeleteResultSchema, "What was deleted and what was refused"), ...errorResponses(400, 401, 403) },
@@ -184,7 +191,9 @@ const downloadRoute = createRoute({
   tags,
   security,
   summary: "Download a backup",
-  description: "Streams the file with `Content-Disposition: attachment` and the server's name.",
+  description:
+    "Streams the file with `Content-Disposition: attachment` and the server's name. An off-site-only backup is streamed " +
+    "from the bucket; the download then fails at its end if the bytes do not match the recorded SHA-256.",
   request: nameParams,
   responses: {
     200: {
@@ -197,9 +206,10 @@ const downloadRoute = createRoute({
       content: {
         "application/sql": { schema: z.string().openapi({ format: "binary" }) },
         "application/gzip": { schema: z.string().openapi({ format: "binary" }) },
+        "application/octet-stream": { schema: z.string().openapi({ format: "binary", description: "An age-encrypted `.age` backup" }) },
       },
     },
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 502),
   },
 });
 
@@ -210,9 +220,12 @@ const deleteRoute = createRoute({
   tags,
   security,
   summary: "Delete a backup",
-  description: "Removes the file and its metadata. A pinned backup, or the one being restored, answers 409.",
-  request: nameParams,
-  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+  description:
+    "Removes the backup's copies: `from=all` (default) every copy, `from=here` only the one in the backup folder, " +
+    "`from=offsite` only the one in the bucket. 404 when there is no copy where asked; a pinned backup, or the one " +
+    "being restored, answers 409.",
+  request: { ...nameParams, query: z.object({ from: DeleteScopeSchema.optional() }) },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409, 502) },
 });
 
 const importByNameRoute = createRoute({
@@ -223,9 +236,10 @@ const importByNameRoute = createRoute({
   security,
   summary: "Restore the database from a listed backup",
   description:
-    "All or nothing, after a `pre-import` safety backup. The source backup stays in the list.",
+    "All or nothing, after a `pre-import` safety backup. The source backup stays in the list. An off-site-only backup is " +
+    "downloaded into the backup folder first and its SHA-256 checked (422 when it differs; nothing is kept).",
   request: nameParams,
-  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422) },
+  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422, 502) },
 });
 
 const previewRoute = createRoute({
@@ -237,9 +251,10 @@ const previewRoute = createRoute({
   summary: "What restoring a backup would do (changes nothing)",
   description:
     "A dry run of the import into a scratch database: the backup's kind, its checksum against the one recorded, rows per " +
-    "table next to the live database's, the admin accounts that would exist afterwards, or why the import would refuse it.",
+    "table next to the live database's, the admin accounts that would exist afterwards, or why the import would refuse it. " +
+    "An off-site-only backup is downloaded for the dry run and removed again.",
   request: nameParams,
-  responses: { 200: jsonResponse(BackupPreviewSchema, "The preview"), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(BackupPreviewSchema, "The preview"), ...errorResponses(400, 401, 403, 404, 502) },
 });
 
 const pinRoute = createRoute({
@@ -249,9 +264,11 @@ const pinRoute = createRoute({
   tags,
   security,
   summary: "Pin a backup: retention never removes it",
-  description: "Pinned backups are never removed by retention and do not count toward its limits; they cannot be deleted until unpinned.",
+  description:
+    "Pinned backups are never removed by retention (here or off-site) and do not count toward its limits; they cannot be " +
+    "deleted until unpinned. Both copies are pinned.",
   request: nameParams,
-  responses: { 200: jsonResponse(BackupMetaSchema, "The pinned backup"), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(ListedBackupSchema, "The pinned backup"), ...errorResponses(400, 401, 403, 404, 502) },
 });
 
 const unpinRoute = createRoute({
@@ -263,7 +280,7 @@ const unpinRoute = createRoute({
   summary: "Unpin a backup",
   description: "Retention may remove the backup again once it is no longer among the ones kept.",
   request: nameParams,
-  responses: { 200: jsonResponse(BackupMetaSchema, "The unpinned backup"), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(ListedBackupSchema, "The unpinned backup"), ...errorResponses(400, 401, 403, 404, 502) },
 });
 
 /**
@@ -294,6 +311,7 @@ function actorOf(c: Context<AppEnv>): string {
 function filterOf(query: BackupListQuery): Record<string, string> {
   const filter: Record<string, string> = {};
   if (query.trigger !== undefined) filter.trigger = query.trigger;
+  if (query.location !== undefined) filter.location = query.location;
   if (query.sort !== undefined) filter.sort = query.sort;
   if (query.order !== undefined) filter.order = query.order;
   return filter;
@@ -324,6 +342,8 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     });
   }
   const busy = () => engine.activity() !== null;
+  /** Off-site storage is on: the page says where each backup's copies are. */
+  const where = opts.config.offsite !== null;
   const { scheduleStatus } = opts;
   const uploadOptions: UploadOptions = {
     maxBytes: opts.config.maxUploadBytes,
@@ -348,16 +368,19 @@ export function backupRoutes(opts: BackupRoutesOptions) {
       c.header("Link", `<${c.req.path}?${next}>; rel="next"`);
     }
     if (isApi(c)) return c.json(page.items, 200);
-    const view = { trigger: query.trigger, sort: query.sort, order: query.order };
+    const view = { trigger: query.trigger, location: query.location, sort: query.sort, order: query.order };
     // "Load more" asks with a cursor: only the next rows (and the next "load more").
-    if (query.cursor) return c.html(<BackupRows page={page} busy={busy()} view={view} shown={Number(c.req.query("shown") ?? 0)} />);
-    return c.html(<BackupTable page={page} busy={busy()} view={view} />);
+    if (query.cursor) {
+      return c.html(<BackupRows page={page} busy={busy()} view={view} shown={Number(c.req.query("shown") ?? 0)} where={where} />);
+    }
+    return c.html(<BackupTable page={page} busy={busy()} view={view} where={where} />);
   };
 
   // Bulk delete: the API takes JSON; the page's form sends its ticked checkboxes (checked
   // by the same schema, see BulkDeleteFormSchema). One engine verb, one message.
   const bulkDelete: RouteHandler<typeof bulkDeleteRoute, AppEnv> = async (c) => {
-    return c.json(await engine.deleteBackups(c.req.valid("json").names), 200);
+    const { names, from } = c.req.valid("json");
+    return c.json(await engine.deleteBackups(names, from ? { from } : {}), 200);
   };
 
   const create: FaceHandler<typeof createBackupRoute> = async (c) => {
@@ -403,7 +426,7 @@ export function backupRoutes(opts: BackupRoutesOptions) {
 
   const download: FaceHandler<typeof downloadRoute> = async (c) => {
     const { meta, stream } = await engine.openBackup(c.req.valid("param").name);
-    c.header("Content-Type", meta.compressed ? "application/gzip" : "application/sql");
+    c.header("Content-Type", meta.encrypted ? "application/octet-stream" : meta.compressed ? "application/gzip" : "application/sql");
     c.header("Content-Length", String(meta.size));
     // The name is the server's own (a safe pattern), so it needs no quoting beyond this.
     c.header("Content-Disposition", `attachment; filename="${meta.name}"`);
@@ -414,11 +437,13 @@ export function backupRoutes(opts: BackupRoutesOptions) {
 
   const remove: FaceHandler<typeof deleteRoute> = async (c) => {
     const { name } = c.req.valid("param");
-    await engine.deleteBackup(name);
+    const from: DeleteScope = c.req.valid("query").from ?? "all";
+    const { removed } = await engine.deleteBackup(name, { from });
     if (isApi(c)) return c.body(null, 204);
     announceChange(c);
+    const where = removed.length === 2 ? " (here and off-site)" : removed[0] === "offsite" ? " (off-site)" : "";
     // 200 with no row: htmx swaps the row away (a 204 would swap nothing).
-    return c.html(<StatusMessage message={`Backup ${name} deleted.`} />, 200);
+    return c.html(<StatusMessage message={`Backup ${name} deleted${where}.`} />, 200);
   };
 
   const preview: FaceHandler<typeof previewRoute> = async (c) => {
@@ -432,7 +457,7 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     if (isApi(c)) return c.json(backup, 200);
     return c.html(
       <>
-        <BackupRow backup={backup} busy={busy()} />
+        <BackupRow backup={backup} busy={busy()} where={where} />
         <StatusMessage message={`Backup ${backup.name} pinned: retention will keep it.`} />
       </>,
     );
@@ -443,7 +468,7 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     if (isApi(c)) return c.json(backup, 200);
     return c.html(
       <>
-        <BackupRow backup={backup} busy={busy()} />
+        <BackupRow backup={backup} busy={busy()} where={where} />
         <StatusMessage message={`Backup ${backup.name} unpinned.`} />
       </>,
     );
@@ -475,7 +500,8 @@ export function backupRoutes(opts: BackupRoutesOptions) {
   serve(listRoute, `${PAGE}/table`, list);
   routes.openapi(bulkDeleteRoute, bulkDelete);
   routes.post(`${PAGE}/delete`, validate("form", BulkDeleteFormSchema), async (c) => {
-    const result = await engine.deleteBackups(c.req.valid("form").names);
+    const { names, from } = c.req.valid("form");
+    const result = await engine.deleteBackups(names, from ? { from } : {});
     announceChange(c);
     return c.html(<BulkDeleteMessage result={result} />);
   });

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Client } from "@libsql/client";
-import type { BackupEngineEvent, BackupMeta, CreateBackupOptions, EngineActivity } from "../backups/types.ts";
+import type { OffsiteStatus } from "../backups/offsite.ts";
+import type { BackupEngineEvent, BackupMeta, CreateBackupOptions, EngineActivity, ListedBackup } from "../backups/types.ts";
 import { stopwatch, systemTimers, type Clock, type TimerHandle, type Timers } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { WriteGate } from "../db/write-gate.ts";
@@ -33,14 +34,16 @@ import { createWebhookNotifier, type WebhookNotifier } from "./webhook.ts";
 /** The engine verbs the scheduler calls (src/backups/engine.ts provides them). */
 interface SchedulerEngine {
   createBackup(options: CreateBackupOptions): Promise<BackupMeta>;
-  listBackups(): Promise<BackupMeta[]>;
-  deleteBackup(name: string): Promise<void>;
+  listBackups(): Promise<ListedBackup[]>;
+  deleteBackup(name: string, options: { from: "here" | "offsite" }): Promise<unknown>;
   /** What runs now, or null. */
   activity(): EngineActivity | null;
+  /** The off-site part of the status (absent or null without off-site storage). */
+  offsiteStatus?(): OffsiteStatus | null;
 }
 
 export interface SchedulerDeps {
-  config: Pick<Config, "backup">;
+  config: Pick<Config, "backup" | "offsite">;
   db: Client;
   writeGate: WriteGate;
   logger: Logger;
@@ -117,6 +120,8 @@ export interface Scheduler {
   scheduleStatus(): Promise<ScheduleStatus>;
   /** /readyz: degraded when the last scheduled backup failed or is overdue (only with the schedule on). */
   readinessCheck(): ReadinessCheck;
+  /** /readyz: degraded when the newest scheduled backup is still not off-site once its period is over (only with BACKUP_S3_BUCKET). */
+  offsiteReadinessCheck(): ReadinessCheck;
   /** Resolves once catch-up, timer runs, change backups, pruning and webhooks in flight have settled (tests). */
   idle(): Promise<void>;
 }
@@ -149,9 +154,13 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
   const periods: Schedule = timerSchedule ?? createSchedule(DAILY_EXPRESSION, timezone);
 
   const runLog = createRunLog();
+  // Retention per location: the folder keeps BACKUP_KEEP_*, the bucket BACKUP_S3_KEEP_*. A backup
+  // not yet off-site is never pruned here, so a small disk cannot lose the only copy.
+  const offsiteOn = config.offsite !== null;
   const pruner = createPruner({
-    listBackups: () => engine.listBackups(),
-    deleteBackup: (name) => engine.deleteBackup(name),
+    listBackups: async () =>
+      (await engine.listBackups()).filter((b) => b.location !== "offsite" && !(offsiteOn && b.location === "here")),
+    deleteBackup: async (name) => void (await engine.deleteBackup(name, { from: "here" })),
     policy: {
       keepScheduled: config.backup.keepScheduled,
       keepChange: config.backup.keepChange,
@@ -160,6 +169,19 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
     clock,
     logger,
   });
+  const offsitePruner = config.offsite
+    ? createPruner({
+        listBackups: async () => (await engine.listBackups()).filter((b) => b.location !== "here"),
+        deleteBackup: async (name) => void (await engine.deleteBackup(name, { from: "offsite" })),
+        policy: {
+          keepScheduled: config.offsite.keepScheduled,
+          keepChange: config.offsite.keepChange,
+          keepOtherDays: config.offsite.keepOtherDays,
+        },
+        clock,
+        logger: logger.child({ location: "offsite" }),
+      })
+    : null;
   const webhook: WebhookNotifier | null = config.backup.webhookUrl
     ? createWebhookNotifier({ url: config.backup.webhookUrl, logger, timers, ...options.webhook })
     : null;
@@ -370,6 +392,28 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
   }
 
   async function onEngineEvent(event: BackupEngineEvent): Promise<void> {
+    if (event.type === "backup.offsite_failed") {
+      // Once per backup: later attempts are logged and shown in the status, not re-sent.
+      if (event.attempts === 1) {
+        webhook?.notify({
+          event: "backup.offsite_failed",
+          name: event.name,
+          trigger: event.trigger,
+          error: event.error,
+          at: event.at,
+          instance: instanceId,
+          nextAttemptAt: event.nextAttemptAt,
+        });
+      }
+      return;
+    }
+    if (event.type === "backup.offsite_copied") {
+      if (!stopped) {
+        await offsitePruner?.prune();
+        await pruner.prune();
+      }
+      return;
+    }
     if (event.type !== "backup.created" && event.type !== "backup.failed") return;
     const outcome: RunOutcome = {
       trigger: event.trigger,
@@ -442,6 +486,7 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
         await Promise.allSettled([...inFlight]);
         for (const u of unsubscribe.splice(0)) u();
         await pruner.idle();
+        await offsitePruner?.idle();
         await webhook?.close();
       })();
       return stopping;
@@ -511,6 +556,7 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
         running: engine.activity(),
         pendingChange: coalescer.pending(),
         instance: instanceId,
+        offsite: engine.offsiteStatus?.() ?? null,
       };
     },
 
@@ -545,9 +591,31 @@ export function createScheduler(deps: SchedulerDeps, options: SchedulerOptions =
       };
     },
 
+    offsiteReadinessCheck() {
+      return {
+        name: "offsiteBackups",
+        async run() {
+          if (!config.offsite) return { ok: true };
+          const newest = (await engine.listBackups()).find((b) => b.trigger === "scheduled");
+          if (!newest || newest.location !== "here") return { ok: true };
+          const taken = new Date(newest.createdAt);
+          // Its period ends at the next slot (a day when the in-process schedule is off).
+          const periodEnd = timerSchedule?.nextSlot(taken) ?? new Date(taken.getTime() + 24 * 60 * 60_000);
+          if (clock.now().getTime() < periodEnd.getTime()) return { ok: true };
+          const why = newest.offsite?.error ? `: ${newest.offsite.error}` : "";
+          return {
+            ok: false,
+            degraded: true,
+            reason: `the last scheduled backup ${newest.name} is not off-site yet${why}`,
+          };
+        },
+      };
+    },
+
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await pruner.idle();
+      await offsitePruner?.idle();
     },
   };
   return scheduler;

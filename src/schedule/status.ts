@@ -1,5 +1,6 @@
 import type { BackupEngine } from "../backups/engine.ts";
 import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger, type EngineActivity } from "../backups/types.ts";
+import type { OffsiteStatus } from "../backups/offsite.ts";
 import type { PendingChange } from "./change-backups.ts";
 import type { PeriodRun } from "./lease.ts";
 
@@ -38,6 +39,8 @@ export interface ScheduleStatus {
   pendingChange: PendingChange | null;
   /** This instance's id (also used in webhook payloads and period claims). */
   instance: string;
+  /** Off-site copies (BACKUP_S3_BUCKET): where, whether the bucket answers, what is not off-site yet; null when off. */
+  offsite: OffsiteStatus | null;
 }
 
 /** A run outcome as this process saw it. */
@@ -152,5 +155,6 @@ export async function statusWithoutScheduler(
     running: engine.activity(),
     pendingChange: null,
     instance: "",
+    offsite: null,
   };
 }

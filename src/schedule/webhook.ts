@@ -14,6 +14,22 @@ export interface BackupFailedPayload {
   periodKey: string | null;
 }
 
+/** POSTed when a backup could not be copied off-site (its first failed attempt; retries continue). */
+interface OffsiteFailedPayload {
+  event: "backup.offsite_failed";
+  /** The backup that is still only here. */
+  name: string;
+  trigger: string;
+  error: string;
+  at: string;
+  instance: string;
+  /** When the next attempt is due. */
+  nextAttemptAt: string | null;
+}
+
+/** Every notice the webhook receives. */
+type WebhookPayload = BackupFailedPayload | OffsiteFailedPayload;
+
 export interface WebhookOptions {
   url: string;
   logger: Logger;
@@ -30,7 +46,7 @@ export interface WebhookOptions {
 
 export interface WebhookNotifier {
   /** Queues a delivery and returns at once: the caller is never held up by the receiver. */
-  notify(payload: BackupFailedPayload): void;
+  notify(payload: WebhookPayload): void;
   /**
    * Cancels pending back-off waits and makes one last attempt (with a short
    * timeout) for every undelivered payload, so a failure found while shutting
@@ -58,7 +74,7 @@ export function createWebhookNotifier(options: WebhookOptions): WebhookNotifier 
   const log = options.logger.child({ webhook: target });
 
   interface Delivery {
-    payload: BackupFailedPayload;
+    payload: WebhookPayload;
     attempt: number;
     timer: unknown;
     inFlight: Promise<void> | null;
@@ -67,7 +83,7 @@ export function createWebhookNotifier(options: WebhookOptions): WebhookNotifier 
   let closed = false;
 
   /** One POST: delivered, worth retrying, or hopeless (a 4xx the receiver will repeat). */
-  async function post(payload: BackupFailedPayload, ms: number): Promise<{ ok: boolean; retry: boolean; detail: string }> {
+  async function post(payload: WebhookPayload, ms: number): Promise<{ ok: boolean; retry: boolean; detail: string }> {
     try {
       const res = await fetch(options.url, {
         method: "POST",

@@ -8,6 +8,7 @@ import {
   assertSafeBackupName,
   backupBaseName,
   HOST_TAG,
+  backupExtension,
   isSafeBackupName,
   processAlive,
   tempName,
@@ -36,6 +37,8 @@ interface NewBackupInfo {
   rowCounts: Record<string, number> | null;
   periodKey?: string | null;
   compressed: boolean;
+  /** Encrypted with age: the name ends in `.age`. */
+  encrypted?: boolean;
   /** Why Lifeboat could not restore the file (see `BackupMeta.restoreProblems`). */
   restoreProblems?: string[];
 }
@@ -83,6 +86,14 @@ export interface BackupStorage {
   remove(name: string): Promise<void>;
   /** Pins or unpins; a hand-dropped file gets a sidecar for it. */
   setPinned(name: string, pinned: boolean): Promise<BackupMeta>;
+  /** Records that the backup is in the off-site bucket (kept in its sidecar; a hand-dropped file gets one). */
+  markOffsite(name: string, at: Date): Promise<void>;
+  /**
+   * Places a file fetched from off-site under the name it has there (which
+   * must be free here), with the metadata it had there. `ConflictError` when a
+   * file of that name is already in the folder.
+   */
+  adopt(tempPath: string, meta: BackupMeta, offsiteAt: Date): Promise<BackupMeta>;
   /** Removes temp files left by processes that are gone, and orphaned sidecars. Returns what it removed. */
   cleanup(): Promise<string[]>;
   /** Takes the folder's one-job lock or throws `BusyError` naming who holds it. */
@@ -105,10 +116,12 @@ export function createBackupStorage(dir: string): BackupStorage {
       actor: sidecar?.actor ?? null,
       // As recorded when the file was written: a file changed since no longer matches it (verify says so).
       sha256: sidecar?.sha256 ?? null,
-      compressed: name.endsWith(".gz"),
+      compressed: /\.gz(\.age)?$/.test(name),
+      encrypted: name.endsWith(".age"),
       rowCounts: sidecar?.rowCounts ?? null,
       pinned: sidecar?.pinned ?? false,
       periodKey: sidecar?.periodKey ?? null,
+      offsiteAt: sidecar?.offsiteAt ?? null,
       ...(sidecar?.restoreProblems?.length ? { restoreProblems: sidecar.restoreProblems } : {}),
     };
   }
@@ -214,7 +227,7 @@ export function createBackupStorage(dir: string): BackupStorage {
 
   async function place(tempPath: string, info: NewBackupInfo): Promise<BackupMeta> {
     const base = backupBaseName(info.createdAt, info.trigger);
-    const ext = info.compressed ? ".sql.gz" : ".sql";
+    const ext = backupExtension(info.compressed, info.encrypted ?? false);
     let name: string | undefined;
     for (let n = 1; n <= 10_000 && !name; n++) {
       const candidate = n === 1 ? `${base}${ext}` : `${base}-${n}${ext}`;
@@ -282,10 +295,65 @@ export function createBackupStorage(dir: string): BackupStorage {
       rowCounts: meta.rowCounts,
       periodKey: meta.periodKey ?? null,
       ...(meta.restoreProblems ? { restoreProblems: meta.restoreProblems } : {}),
-      ...(current ? { sha256: current.sha256, size: current.size } : {}),
+      ...(current ? { sha256: current.sha256, size: current.size, offsiteAt: current.offsiteAt ?? null } : {}),
       pinned,
     });
     return get(name);
+  }
+
+  /** The sidecar as it stands, or one rebuilt from what the listing knows (hand-dropped file). */
+  async function sidecarOf(name: string): Promise<Sidecar> {
+    const meta = await get(name);
+    const current = await readSidecar(name);
+    return (
+      current ?? {
+        format: 1,
+        size: meta.size,
+        createdAt: meta.createdAt,
+        trigger: meta.trigger,
+        actor: meta.actor,
+        sha256: meta.sha256,
+        rowCounts: meta.rowCounts,
+        periodKey: meta.periodKey ?? null,
+        pinned: meta.pinned,
+      }
+    );
+  }
+
+  async function markOffsite(name: string, at: Date): Promise<void> {
+    invalidate(name);
+    await writeSidecar(name, { ...(await sidecarOf(name)), offsiteAt: at.toISOString() });
+  }
+
+  async function adopt(tempPath: string, meta: BackupMeta, offsiteAt: Date): Promise<BackupMeta> {
+    assertSafeBackupName(meta.name);
+    try {
+      await fs.link(tempPath, pathOf(meta.name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new ConflictError(`${meta.name} is already in the backup folder.`);
+      throw err;
+    }
+    invalidate(meta.name);
+    await fs.rm(tempPath, { force: true });
+    try {
+      await writeSidecar(meta.name, {
+        format: 1,
+        size: meta.size,
+        createdAt: meta.createdAt,
+        trigger: meta.trigger,
+        actor: meta.actor,
+        sha256: meta.sha256,
+        rowCounts: meta.rowCounts,
+        pinned: meta.pinned,
+        periodKey: meta.periodKey ?? null,
+        ...(meta.restoreProblems?.length ? { restoreProblems: meta.restoreProblems } : {}),
+        offsiteAt: offsiteAt.toISOString(),
+      });
+    } catch (err) {
+      await fs.rm(pathOf(meta.name), { force: true });
+      throw err;
+    }
+    return get(meta.name);
   }
 
   async function cleanup(): Promise<string[]> {
@@ -344,6 +412,8 @@ export function createBackupStorage(dir: string): BackupStorage {
     pathOf,
     remove,
     setPinned,
+    markOffsite,
+    adopt,
     cleanup,
     lock: (what) => acquireLock(resolved, what),
   };

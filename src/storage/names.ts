@@ -5,14 +5,14 @@ import type { BackupTrigger } from "../backups/types.ts";
 
 /**
  * Names in the backup folder:
- * - `lifeboat-YYYYMMDD-HHMMSS-<trigger>[-N].sql[.gz]` — a backup;
+ * - `lifeboat-YYYYMMDD-HHMMSS-<trigger>[-N].sql[.gz][.age]` — a backup;
  * - `<backup name>.json` — its sidecar (see sidecar.ts);
  * - dot-files — work in progress (our temp files `.lifeboat-tmp.<host>.<pid>.<random>…`,
  *   upload temp files, the lock); never listed, removed at start once their owner is gone.
  */
 
-/** Names a backup may have: no path separators, no leading dot, `.sql` or `.sql.gz`. */
-export const SAFE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.sql(\.gz)?$/;
+/** Names a backup may have: no path separators, no leading dot, `.sql` or `.sql.gz`, then `.age` when encrypted. */
+export const SAFE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.sql(\.gz)?(\.age)?$/;
 
 /** Prefix of this module's temp files (followed by `<host>.<pid>.<random>`). */
 const TEMP_PREFIX = ".lifeboat-tmp.";
@@ -29,7 +29,7 @@ export function isSafeBackupName(name: string): boolean {
 export function assertSafeBackupName(name: string): void {
   if (typeof name !== "string" || !isSafeBackupName(name)) {
     throw new ValidationError(
-      "Not a backup name: expected letters, digits, '.', '_' or '-' ending in .sql or .sql.gz.",
+      "Not a backup name: expected letters, digits, '.', '_' or '-' ending in .sql, .sql.gz, .sql.age or .sql.gz.age.",
       "name",
     );
   }
@@ -66,4 +66,9 @@ export function processAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** The extension a backup gets: `.sql`, then `.gz` when compressed, then `.age` when encrypted. */
+export function backupExtension(compressed: boolean, encrypted: boolean): string {
+  return `.sql${compressed ? ".gz" : ""}${encrypted ? ".age" : ""}`;
 }

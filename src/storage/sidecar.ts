@@ -18,6 +18,8 @@ const SidecarSchema = z.object({
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).nullable(),
   pinned: z.boolean(),
   periodKey: z.string().nullable(),
+  /** When the backup was confirmed in the off-site bucket (absent in sidecars written before off-site copies). */
+  offsiteAt: z.string().nullable().optional(),
   restoreProblems: z.array(z.string()).optional(),
 });
 

@@ -81,9 +81,13 @@ describe("backup names, listing and metadata", () => {
       actor: null,
       sha256: null,
       compressed: false,
+      encrypted: false,
       rowCounts: null,
       pinned: false,
       periodKey: null,
+      offsiteAt: null,
+      location: "here",
+      offsite: null,
     });
     await expect(t.engine.getBackup("link.sql")).rejects.toBeInstanceOf(NotFoundError);
     await expect(t.engine.getBackup("folder.sql")).rejects.toBeInstanceOf(NotFoundError);

@@ -176,7 +176,8 @@ describe("JSON API", () => {
     expect(listed.headers.get("cache-control")).toBe("no-store");
     const list = (await listed.json()) as BackupMeta[];
     expect(list.map((b) => b.name)).toEqual([second.name, first.name]);
-    expect(list[1]).toEqual(first);
+    // The list adds where each backup is (no off-site storage here: only in the folder).
+    expect(list[1]).toEqual({ ...first, location: "here", offsite: null });
     const stat = await fs.stat(path.join(ctx.dir, first.name));
     expect(first.size).toBe(stat.size);
   });

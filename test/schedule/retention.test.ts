@@ -16,6 +16,7 @@ function backup(trigger: BackupTrigger | "unknown", ageMs: number, extra: Partia
     actor: null,
     sha256: null,
     compressed: false,
+    encrypted: false,
     rowCounts: null,
     pinned: false,
     ...extra,

@@ -1,4 +1,4 @@
-import { bootLifeboat, type Lifeboat } from "../../src/lifeboat.ts";
+import { bootLifeboat, type BootOptions, type Lifeboat } from "../../src/lifeboat.ts";
 import type { Clock, Timers } from "../../src/clock.ts";
 import { TEST_PASSWORD_COST } from "./password-cost.ts";
 import { tempDir } from "./temp.ts";
@@ -26,7 +26,7 @@ export interface TestLifeboat extends Lifeboat {
  */
 export async function bootTestLifeboat(
   env: Record<string, string | undefined> = {},
-  options: { clock?: Clock; dataDir?: string; timers?: Timers } = {},
+  options: { clock?: Clock; dataDir?: string; timers?: Timers; offsite?: BootOptions["offsite"] } = {},
 ): Promise<TestLifeboat> {
   const dataDir = options.dataDir ?? (await tempDir());
   const logs: Record<string, unknown>[] = [];
@@ -35,6 +35,7 @@ export async function bootTestLifeboat(
     ...(options.clock ? { clock: options.clock } : {}),
     timers: options.timers ?? STILL_TIMERS,
     passwordCost: TEST_PASSWORD_COST,
+    ...(options.offsite ? { offsite: options.offsite } : {}),
     logWrite: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
   open.push(lifeboat);

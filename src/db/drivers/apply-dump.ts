@@ -2,7 +2,7 @@ import { Buffer, isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import { InvalidBackupError } from "../../errors.ts";
-import { gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
+import { decryptedDump, gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
 import { fileHandleStream } from "../../dump/file-stream.ts";
 import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.ts";
 import { MIGRATIONS_TABLE, MIGRATIONS_TABLE_SQL } from "../migrations/table.ts";
@@ -27,6 +27,8 @@ export interface ValidatedDump {
   /** Bytes of the file as stored. */
   size: number;
   compressed: boolean;
+  /** age-encrypted (decrypted with the configured identities to be checked). */
+  encrypted: boolean;
   statements: number;
 }
 
@@ -79,7 +81,7 @@ export interface ApplyOutcome {
  */
 export async function validateDumpFile(
   filePath: string,
-  options: { onBytes?: (n: number) => void } = {},
+  options: { onBytes?: (n: number) => void; identities?: readonly string[] } = {},
 ): Promise<ValidatedDump> {
   const fh = await fs.open(filePath, "r");
   try {
@@ -96,12 +98,18 @@ export async function validateDumpFile(
         options.onBytes?.(b.byteLength);
       },
     });
-    const text = kind === "gzip" ? gunzipStream(raw) : raw;
+    let compressed = kind === "gzip";
+    const text =
+      kind === "age"
+        ? await decryptedDump(raw, probe.subarray(0, bytesRead), options.identities ?? [], (gz) => (compressed = gz))
+        : kind === "gzip"
+          ? gunzipStream(raw)
+          : raw;
     let header: DumpHeader | null = null;
     let statements = 0;
     for await (const batch of readDumpBatches(text, { onHeader: (h) => (header = h) })) statements += batch.length;
     if (statements === 0) throw new InvalidBackupError("the file holds no SQL statements");
-    return { header, sha256: hash.digest("hex"), size, compressed: kind === "gzip", statements };
+    return { header, sha256: hash.digest("hex"), size, compressed, encrypted: kind === "age", statements };
   } finally {
     await fh.close();
   }
@@ -111,8 +119,9 @@ export async function validateDumpFile(
 export async function* readDumpFile(
   filePath: string,
   onHeader?: (h: DumpHeader | null) => void,
+  identities: readonly string[] = [],
 ): AsyncGenerator<DumpStatement[]> {
-  yield* readDumpBatches(await openDumpFile(filePath), onHeader ? { onHeader } : {});
+  yield* readDumpBatches(await openDumpFile(filePath, { identities }), onHeader ? { onHeader } : {});
 }
 
 /** Statements the importer handles itself rather than passing to SQLite. */

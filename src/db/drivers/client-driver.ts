@@ -22,6 +22,8 @@ function args(values: readonly SqlArg[] | undefined): InValue[] {
 export interface ClientExportOptions {
   tempPath: string;
   gzip: boolean;
+  /** age public keys to encrypt for (after gzip); empty or absent: plain. */
+  ageRecipients?: readonly string[];
   createdAt: Date;
   trigger: string;
   lifeboatVersion: string;
@@ -33,7 +35,7 @@ export async function exportViaClient(
   db: Client,
   options: ClientExportOptions,
 ): Promise<DumpSummary & { size: number; sha256: string }> {
-  const sink = await createFileSink(options.tempPath, { gzip: options.gzip });
+  const sink = await createFileSink(options.tempPath, { gzip: options.gzip, ageRecipients: options.ageRecipients ?? [] });
   let tx: Transaction | undefined;
   try {
     tx = await db.transaction("read");

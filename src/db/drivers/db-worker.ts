@@ -102,7 +102,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
   switch (req.op) {
     case "export": {
       const db = openNative(req.dbPath, { busyTimeoutMs: req.busyTimeoutMs, readOnly: true });
-      const file = await createFileSink(req.tempPath, { gzip: req.gzip }).catch((err: unknown) => {
+      const file = await createFileSink(req.tempPath, { gzip: req.gzip, ageRecipients: req.ageRecipients }).catch((err: unknown) => {
         db.close();
         throw err;
       });
@@ -164,13 +164,13 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return null;
     }
     case "validate":
-      return await validateDumpFile(req.filePath, { onBytes: gcEvery(GC_EVERY_BYTES) });
+      return await validateDumpFile(req.filePath, { onBytes: gcEvery(GC_EVERY_BYTES), identities: req.identities });
     case "import-apply": {
       const conn = requireImport();
       await clearDatabase(conn);
       let header: DumpHeader | null = null;
       const tick = gcEvery(GC_EVERY_BYTES);
-      for await (const group of chunkStatements(readDumpFile(req.filePath, (h) => (header = h)))) {
+      for await (const group of chunkStatements(readDumpFile(req.filePath, (h) => (header = h), req.identities))) {
         let bytes = 0;
         for (const chunk of group) {
           await applyChunk(conn, chunk);

@@ -33,7 +33,12 @@ export interface ImportSession {
 }
 
 /** Opens an import session on a local database file, in a backup worker of the pool. */
-export async function openWorkerSession(pool: WorkerPool, dbPath: string, busyTimeoutMs: number): Promise<ImportSession> {
+export async function openWorkerSession(
+  pool: WorkerPool,
+  dbPath: string,
+  busyTimeoutMs: number,
+  identities: string[] = [],
+): Promise<ImportSession> {
   const lease = await pool.acquire();
   const w = lease.worker;
   try {
@@ -45,8 +50,8 @@ export async function openWorkerSession(pool: WorkerPool, dbPath: string, busyTi
   let committed = false;
   return {
     worker: w,
-    validate: (filePath) => w.call<ValidatedDump>({ op: "validate", filePath }),
-    apply: (filePath) => w.call<DumpHeader | null>({ op: "import-apply", filePath }),
+    validate: (filePath) => w.call<ValidatedDump>({ op: "validate", filePath, identities }),
+    apply: (filePath) => w.call<DumpHeader | null>({ op: "import-apply", filePath, identities }),
     async finish(options, commit) {
       const outcome = await w.call<ApplyOutcome>({ op: "import-finish", options, commit });
       committed = commit;
@@ -71,16 +76,16 @@ export async function openWorkerSession(pool: WorkerPool, dbPath: string, busyTi
  * The validation pass over a file in a backup worker of its own: reading a
  * 1 GB dump is seconds of parsing, kept off the serving thread.
  */
-export function validateInWorker(pool: WorkerPool, filePath: string): Promise<ValidatedDump> {
-  return pool.run((w) => w.call<ValidatedDump>({ op: "validate", filePath }));
+export function validateInWorker(pool: WorkerPool, filePath: string, identities: string[] = []): Promise<ValidatedDump> {
+  return pool.run((w) => w.call<ValidatedDump>({ op: "validate", filePath, identities }));
 }
 
 /** Opens an import session on the database behind `db` (a remote one), on this thread. */
-export async function openClientSession(pool: WorkerPool, db: Client): Promise<ImportSession> {
+export async function openClientSession(pool: WorkerPool, db: Client, identities: string[] = []): Promise<ImportSession> {
   const { conn, tx } = await openClientImport(db);
   return {
     worker: null,
-    validate: (filePath) => validateInWorker(pool, filePath),
+    validate: (filePath) => validateInWorker(pool, filePath, identities),
     async apply(filePath) {
       await clearDatabase(conn);
       let header: DumpHeader | null = null;

@@ -9,6 +9,8 @@ export type WorkerRequest =
       dbPath: string;
       tempPath: string;
       gzip: boolean;
+      /** age public keys: the file is encrypted for them (after gzip). Empty: plain. */
+      ageRecipients: string[];
       createdAt: string;
       trigger: string;
       lifeboatVersion: string;
@@ -18,9 +20,9 @@ export type WorkerRequest =
   /** Opens the import connection and takes the write lock (BEGIN IMMEDIATE). */
   | { op: "import-open"; id: number; dbPath: string; busyTimeoutMs: number }
   /** The validation pass over a dump file (touches no database). */
-  | { op: "validate"; id: number; filePath: string }
+  | { op: "validate"; id: number; filePath: string; identities: string[] }
   /** Drops the current objects and runs every statement of the file, inside the open transaction. */
-  | { op: "import-apply"; id: number; filePath: string }
+  | { op: "import-apply"; id: number; filePath: string; identities: string[] }
   | { op: "import-finish"; id: number; options: FinishImportOptions; commit: boolean }
   | { op: "import-rollback"; id: number }
   /** After a committed import: checkpoint the WAL here, off the serving thread, then close. */
