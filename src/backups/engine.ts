@@ -701,7 +701,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
   /** The off-site copy, or null when it is not in the bucket (or off-site storage is off). */
   const remoteOrNull = async (name: string): Promise<BackupMeta | null> => {
     if (!offsite) return null;
-    return offsite.get(name).catch((err: unknown) => {
+    return await offsite.get(name).catch((err: unknown) => {
       if (err instanceof NotFoundError) return null;
       throw err;
     });
@@ -956,7 +956,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     async importBackup(name, options) {
       assertSafeBackupName(name);
       const actor = options.actor ?? null;
-      return exclusive(startedNow("import", actor), async () => {
+      return await exclusive(startedNow("import", actor), async () => {
         // An off-site-only backup (a new host, a small local retention) is fetched and checked first.
         const meta = await fetchBackup(name);
         return runImport(storage.pathOf(meta.name), meta.name, actor, null);

@@ -77,7 +77,7 @@ export async function loadIdentities(filePath: string): Promise<string[]> {
 export async function encryptStream(input: ReadableStream<Uint8Array>, recipients: readonly string[]): Promise<ReadableStream<Uint8Array>> {
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
-  return e.encrypt(input);
+  return await e.encrypt(input);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { ListedBackup } from "../../src/backups/types.ts";
 import { systemTimers, type Clock } from "../../src/clock.ts";
 import { createS3Store } from "../../src/storage/s3.ts";
 import { bootTestLifeboat, type TestLifeboat } from "../support/app.ts";
-import { ADMIN, formHeaders, loginCookie, loginToken, TEST_JWT_SECRET } from "../support/auth.ts";
+import { ADMIN, formHeaders, loginCookie, loginToken, ORIGIN, TEST_JWT_SECRET } from "../support/auth.ts";
 import { MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
 import { destroyS3Server, S3RVER_KEY, startS3Server, type TestS3Server } from "../support/s3-server.ts";
 import { tempDir } from "../support/temp.ts";
@@ -201,6 +201,71 @@ describe("off-site copies in an S3-compatible bucket", () => {
     expect(await page.text()).toContain(`Backup ${made.name} deleted (off-site).`);
     expect(await bucket(prefix).head(made.name)).toBeNull();
     expect((await list(lb)).some((b) => b.name === made.name)).toBe(false);
+  });
+
+  it("filters the list by location, previews an off-site-only backup without keeping it, and bulk-deletes the copies asked for", async () => {
+    const prefix = freshPrefix();
+    const lb = await boot(prefix);
+    const [a, b, c] = [await backupNow(lb), await backupNow(lb), await backupNow(lb)];
+    await lb.backups.offsiteIdle();
+    // a: off-site only; b: both; c: here only (its off-site copy removed).
+    expect((await api(lb, `/api/backups/${a.name}?from=here`, { method: "DELETE" })).status).toBe(204);
+    expect((await api(lb, `/api/backups/${c.name}?from=offsite`, { method: "DELETE" })).status).toBe(204);
+
+    const where = async (location: string) => {
+      const res = await api(lb, `/api/backups?location=${location}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-total-count")).toBe("1");
+      return ((await res.json()) as ListedBackup[]).map((x) => [x.name, x.location]);
+    };
+    expect(await where("offsite")).toEqual([[a.name, "offsite"]]);
+    expect(await where("both")).toEqual([[b.name, "both"]]);
+    expect(await where("here")).toEqual([[c.name, "here"]]);
+    const bad = await api(lb, "/api/backups?location=moon");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/location/);
+
+    // The page: a Where column and filter (off-site storage is on), and the filtered table.
+    const cookie = await loginCookie(lb, ADMIN.username, ADMIN.password);
+    const headers = { Cookie: cookie, Origin: ORIGIN, "HX-Request": "true" };
+    const page = await (await lb.app.request("/admin/backups", { headers: { Cookie: cookie } })).text();
+    expect(page).toContain('<select id="filter-location" name="location">');
+    const table = await (await lb.app.request("/admin/backups/table?location=offsite", { headers })).text();
+    expect(table.match(/<tr id="backup-[^"]+" data-name="([^"]+)"/g)).toEqual([expect.stringContaining(a.name)]);
+    expect(table).toContain("off-site");
+    expect(table).toContain('<select id="bulk-from" name="from">');
+
+    // The preview of the off-site-only backup downloads it for the dry run and keeps nothing.
+    const before = (await fs.readdir(path.join(lb.dataDir, "backups"))).sort();
+    const preview = await api(lb, `/api/backups/${a.name}/preview`);
+    expect(preview.status).toBe(200);
+    const p = (await preview.json()) as { backup: ListedBackup; checksum: { state: string }; restorable: boolean };
+    expect(p).toMatchObject({ backup: { name: a.name, location: "offsite" }, checksum: { state: "matches" }, restorable: true });
+    expect((await fs.readdir(path.join(lb.dataDir, "backups"))).sort()).toEqual(before);
+    expect((await list(lb)).find((x) => x.name === a.name)?.location).toBe("offsite");
+    const dialog = await (await lb.app.request(`/admin/backups/${a.name}/preview`, { headers })).text();
+    expect(dialog).toContain("Off-site only: the import downloads it into the backup folder first");
+
+    // Bulk delete, only the copies here: b stays off-site, a (nothing here) is refused and kept.
+    const bulk = await api(lb, "/api/backups/delete", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ names: [a.name, b.name], from: "here" }),
+    });
+    expect(bulk.status).toBe(200);
+    expect(await bulk.json()).toEqual({ deleted: [b.name], refused: [{ name: a.name, reason: expect.stringMatching(/no backup named .* here/) }] });
+    expect((await list(lb)).filter((x) => [a.name, b.name].includes(x.name)).map((x) => x.location)).toEqual(["offsite", "offsite"]);
+    // The page's form: every copy (its default choice is sent with it).
+    const form = await lb.app.request("/admin/backups/delete", {
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams([["names", a.name], ["names", b.name], ["from", "all"]]).toString(),
+    });
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain("Deleted 2 backups.");
+    expect(await bucket(prefix).head(a.name)).toBeNull();
+    expect(await bucket(prefix).head(b.name)).toBeNull();
+    expect((await list(lb)).map((x) => x.name)).toEqual([c.name]);
   });
 
   it("keeps BACKUP_KEEP_* here and BACKUP_S3_KEEP_* in the bucket", async () => {

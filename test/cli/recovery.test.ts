@@ -68,10 +68,21 @@ describe("disaster recovery onto an empty host", () => {
     } finally {
       db.close();
     }
-    // The fetched backup is here now, and the list says so.
+    // The fetched backup is here now, and the list says so. The command line starts no background
+    // copies: the safety backup of the import stays here until the server starts (or `backup` runs).
     const after = await lifeboat(["list", "--json"], env);
-    const rows = JSON.parse(after.stdout) as { name: string; location: string }[];
+    const rows = JSON.parse(after.stdout) as { name: string; location: string; trigger: string }[];
     expect(rows.find((r) => r.name === before[0]!.name)?.location).toBe("both");
+    expect(rows.filter((r) => r.trigger === "pre-import").map((r) => r.location)).toEqual(["here"]);
+
+    // `lifeboat backup` copies its backup off-site before it exits.
+    const backedUp = await lifeboat(["backup", "--json"], env);
+    expect(backedUp.stderr).toBe("");
+    expect(backedUp.code).toBe(0);
+    const taken = JSON.parse(backedUp.stdout) as { name: string };
+    expect(taken.name).toMatch(/\.sql\.gz\.age$/);
+    const final = JSON.parse((await lifeboat(["list", "--json"], env)).stdout) as { name: string; location: string }[];
+    expect(final.find((r) => r.name === taken.name)?.location).toBe("both");
 
     // Nothing to restore: a clear usage error.
     const nothing = await lifeboat(["restore", "--latest"], { DATA_DIR: await tempDir(), ...server.env(`${prefix}-empty`) });
