@@ -31,6 +31,7 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info("shutting down", { signal });
+  lifeboat.backups.stopForShutdown(); // a running import is rolled back, not awaited
   abort.abort(); // stop accepting; in-flight requests finish
   await server.finished;
   await lifeboat.close();

@@ -33,6 +33,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
+    // A running import is stopped and rolled back (its request answers 503) rather than awaited.
+    lifeboat.backups.stopForShutdown();
     // Stop accepting, let in-flight requests finish, then finish pending work and close the database.
     server.close(() => {
       lifeboat.close().then(
