@@ -71,7 +71,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
 
   const timers = options.timers ?? systemTimers;
   // The same wiring as the command line: backup folder, client, write gate, engine, leftovers removed.
-  const opened = await openBackupEngine({ config, logger, clock, timers, database: "always" });
+  const opened = await openBackupEngine({ config, logger, clock, timers, database: "always", ...(options.passwordCost ? { scrypt: options.passwordCost } : {}) });
   const { db, writeGate, engine: backups } = opened;
   try {
     // Pending migrations on a database that holds data: back it up first.

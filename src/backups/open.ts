@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
 import { createWriteGate, type WriteGate } from "../db/write-gate.ts";
 import type { Logger } from "../logger.ts";
+import type { ScryptParams } from "../users/password.ts";
 import { createBackupEngine, type BackupEngine } from "./engine.ts";
 
 interface OpenBackupEngineOptions {
@@ -19,6 +20,8 @@ interface OpenBackupEngineOptions {
    * worker, and a command that only reads must not create a missing database file.
    */
   database: "always" | "if-remote";
+  /** The scrypt cost the app hashes with (tests lower it); restored password hashes must use exactly it. */
+  scrypt?: ScryptParams;
 }
 
 /** The engine and what it was opened with; `close` waits for its work, then closes the client. */
@@ -48,6 +51,7 @@ export async function openBackupEngine(options: OpenBackupEngineOptions): Promis
     logger,
     clock,
     writeGate,
+    ...(options.scrypt ? { scrypt: options.scrypt } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -7,6 +7,7 @@ import {
   BusyError,
   ConflictError,
   ForbiddenError,
+  ImportStoppedError,
   InvalidBackupError,
   NotFoundError,
   PayloadTooLargeError,
@@ -27,6 +28,8 @@ function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof NotFoundError) return 404;
   if (err instanceof BusyError || err instanceof ConflictError) return 409;
   if (err instanceof PayloadTooLargeError) return 413;
+  // A file that cannot be restored in time is refused like an invalid one; a cancel is a conflict with the running job.
+  if (err instanceof ImportStoppedError) return err.why === "timeout" ? 422 : err.why === "cancelled" ? 409 : 503;
   if (err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError) return 422;
   if (err instanceof TooManyRequestsError) return 429;
   if (err instanceof HTTPException) return err.status as ContentfulStatusCode;
@@ -56,7 +59,8 @@ interface ErrorDescription {
 /** `{ code, message }` safe to show: internals of a 5xx never leave the server. */
 function describeError(err: unknown, requestId?: string): ErrorDescription {
   const status = statusOf(err);
-  if (status >= 500) {
+  // A shutdown's 503 is a plain fact for the client, not an internal failure.
+  if (status >= 500 && !(err instanceof ImportStoppedError)) {
     return {
       status,
       code: "internal",

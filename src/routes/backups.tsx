@@ -39,10 +39,12 @@ import {
   BulkDeleteBodySchema,
   BulkDeleteFormSchema,
   BulkDeleteResultSchema,
+  CancelImportSchema,
   ImportResultSchema,
   ScheduleStatusSchema,
   UPLOAD_BODY,
   UPLOAD_BODY_COMPONENT,
+  VerifyReportSchema,
 } from "./backups-schemas.ts";
 
 /** The engine verbs these routes call (src/backups/engine.ts); each handler calls one. */
@@ -63,6 +65,8 @@ type BackupRoutesEngine = Pick<
   | "uploadTempPath"
   | "checkIdle"
   | "activity"
+  | "verifyBackup"
+  | "cancelImport"
 >;
 
 export interface BackupRoutesOptions {
@@ -240,6 +244,31 @@ const previewRoute = createRoute({
     "table next to the live database's, the admin accounts that would exist afterwards, or why the import would refuse it.",
   request: nameParams,
   responses: { 200: jsonResponse(BackupPreviewSchema, "The preview"), ...errorResponses(400, 401, 403, 404) },
+});
+
+const verifyRoute = createRoute({
+  method: "post",
+  path: "/api/backups/{name}/verify",
+  operationId: "verifyBackup",
+  tags,
+  security,
+  summary: "Verify a backup: recorded sha256, the checking pass and a dry-run restore into a scratch database",
+  description:
+    "Changes nothing but the backup's recorded verification (result and time), which the list shows. A file that fails is answered 200 with `ok: false` and the reason.",
+  request: nameParams,
+  responses: { 200: jsonResponse(VerifyReportSchema, "The verification's outcome"), ...errorResponses(400, 401, 403, 404) },
+});
+
+const cancelImportRoute = createRoute({
+  method: "post",
+  path: "/api/backups/import/cancel",
+  operationId: "cancelImport",
+  tags,
+  security,
+  summary: "Stop the running import (its checking pass included) and roll it back",
+  description:
+    "Answers once the import has stopped: rolled back, its safety backup removed, the job lock released. The import's own request gets 409 `import_cancelled`. 409 `not_running` when no import runs.",
+  responses: { 200: jsonResponse(CancelImportSchema, "The import was stopped"), ...errorResponses(401, 403, 409) },
 });
 
 const pinRoute = createRoute({
@@ -449,6 +478,48 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     );
   };
 
+  const verify: FaceHandler<typeof verifyRoute> = async (c) => {
+    const report = await engine.verifyBackup(c.req.valid("param").name);
+    if (isApi(c)) {
+      const r = report.result;
+      return c.json(
+        {
+          ok: report.ok,
+          message: report.message,
+          backup: report.backup,
+          kind: r?.content.kind ?? null,
+          tables: r?.tables ?? null,
+          rows: r?.rows ?? null,
+          migrated: r?.migrated ?? null,
+          durationMs: r?.durationMs ?? null,
+        },
+        200,
+      );
+    }
+    const b = report.backup;
+    return c.html(
+      <>
+        <BackupRow backup={b} busy={busy()} />
+        <StatusMessage
+          message={
+            report.ok
+              ? `${b.name} verified: it restores cleanly (${report.result!.tables} tables, ${report.result!.rows} rows; ${report.result!.content.kind === "plain" ? "application tables only, Lifeboat's accounts would be kept" : "with Lifeboat's accounts"}).`
+              : `${b.name} failed verification: ${report.message}`
+          }
+        />
+      </>,
+      200,
+    );
+  };
+
+  const cancelImport: FaceHandler<typeof cancelImportRoute> = async (c) => {
+    await engine.cancelImport(actorOf(c));
+    const message = "The running import was stopped and rolled back; the database is unchanged.";
+    if (isApi(c)) return c.json({ cancelled: true as const, message }, 200);
+    announceChange(c);
+    return c.html(<StatusMessage message={message} />, 200);
+  };
+
   const importByName: FaceHandler<typeof importByNameRoute> = async (c) => {
     const result = await engine.importBackup(c.req.valid("param").name, { actor: actorOf(c) });
     if (isApi(c)) return c.json(result, 200);
@@ -483,10 +554,12 @@ export function backupRoutes(opts: BackupRoutesOptions) {
   serve(statusRoute, `${PAGE}/status`, status);
   serve(uploadRoute, `${PAGE}/upload`, upload);
   serve(importUploadRoute, `${PAGE}/import`, importUpload);
+  serve(cancelImportRoute, `${PAGE}/import/cancel`, cancelImport);
   serve(downloadRoute, `${PAGE}/{name}/download`, download);
   serve(deleteRoute, `${PAGE}/{name}`, remove);
   serve(importByNameRoute, `${PAGE}/{name}/import`, importByName);
   serve(previewRoute, `${PAGE}/{name}/preview`, preview);
+  serve(verifyRoute, `${PAGE}/{name}/verify`, verify);
   serve(pinRoute, `${PAGE}/{name}/pin`, pin);
   serve(unpinRoute, `${PAGE}/{name}/pin`, unpin);
 

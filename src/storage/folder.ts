@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { ConflictError, NotFoundError } from "../errors.ts";
-import type { BackupMeta, BackupTrigger } from "../backups/types.ts";
+import type { BackupMeta, BackupTrigger, BackupVerification } from "../backups/types.ts";
 import { syncDir } from "./atomic-file.ts";
 import { acquireLock, lockIsStale, LOCK_NAME, type StorageLock } from "./lock.ts";
 import {
@@ -38,6 +38,8 @@ interface NewBackupInfo {
   compressed: boolean;
   /** Why Lifeboat could not restore the file (see `BackupMeta.restoreProblems`). */
   restoreProblems?: string[];
+  /** Which kind of dump it is, when known (an upload's checking pass tells). */
+  kind?: "lifeboat" | "plain";
 }
 
 /** A listing read less than this after the folder last changed is checked again next time (see `list`). */
@@ -83,6 +85,8 @@ export interface BackupStorage {
   remove(name: string): Promise<void>;
   /** Pins or unpins; a hand-dropped file gets a sidecar for it. */
   setPinned(name: string, pinned: boolean): Promise<BackupMeta>;
+  /** Records the outcome of a verification in the backup's sidecar. */
+  recordVerification(name: string, verification: BackupVerification, kind?: "lifeboat" | "plain"): Promise<BackupMeta>;
   /** Removes temp files left by processes that are gone, and orphaned sidecars. Returns what it removed. */
   cleanup(): Promise<string[]>;
   /** Takes the folder's one-job lock or throws `BusyError` naming who holds it. */
@@ -95,6 +99,9 @@ export function createBackupStorage(dir: string): BackupStorage {
   const pathOf = (name: string) => path.join(resolved, name);
 
   const readSidecar = (name: string) => readSidecarIn(resolved, name);
+
+  const kindOf = (sidecar: Sidecar | null): "lifeboat" | "plain" | null =>
+    sidecar?.kind ?? (sidecar && sidecar.trigger !== "upload" && sidecar.trigger !== "unknown" ? "lifeboat" : null);
 
   function metaOf(name: string, st: { size: number; mtime: Date }, sidecar: Sidecar | null): BackupMeta {
     return {
@@ -110,13 +117,18 @@ export function createBackupStorage(dir: string): BackupStorage {
       pinned: sidecar?.pinned ?? false,
       periodKey: sidecar?.periodKey ?? null,
       ...(sidecar?.restoreProblems?.length ? { restoreProblems: sidecar.restoreProblems } : {}),
+      // Known for Lifeboat's own backups (they always carry its tables), uploads and verified files.
+      ...(kindOf(sidecar) ? { kind: kindOf(sidecar) } : {}),
+      ...(sidecar?.verification ? { verification: sidecar.verification } : {}),
     };
   }
 
   async function statRegular(name: string) {
     try {
       const st = await fs.lstat(pathOf(name));
-      return st.isFile() ? st : null;
+      // A second hard link means the bytes can change through a path outside our control
+      // (or are someone else's file): not served or imported, like a symlink.
+      return st.isFile() && st.nlink === 1 ? st : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -249,6 +261,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       pinned: false,
       periodKey: info.periodKey ?? null,
       ...(info.restoreProblems?.length ? { restoreProblems: info.restoreProblems } : {}),
+      ...(info.kind ? { kind: info.kind } : {}),
     };
     try {
       await writeSidecar(name, sidecar);
@@ -268,7 +281,11 @@ export function createBackupStorage(dir: string): BackupStorage {
     await syncDir(resolved);
   }
 
-  async function setPinned(name: string, pinned: boolean): Promise<BackupMeta> {
+  /** Rewrites a backup's sidecar with `change` applied (a hand-dropped file gets one). */
+  async function updateSidecar(
+    name: string,
+    change: { pinned?: boolean; kind?: "lifeboat" | "plain"; verification?: BackupVerification },
+  ): Promise<BackupMeta> {
     const meta = await get(name);
     invalidate(name);
     const current = await readSidecar(name);
@@ -283,10 +300,18 @@ export function createBackupStorage(dir: string): BackupStorage {
       periodKey: meta.periodKey ?? null,
       ...(meta.restoreProblems ? { restoreProblems: meta.restoreProblems } : {}),
       ...(current ? { sha256: current.sha256, size: current.size } : {}),
-      pinned,
+      pinned: change.pinned ?? meta.pinned,
+      kind: change.kind ?? meta.kind ?? null,
+      verification: change.verification ?? meta.verification ?? null,
     });
     return get(name);
   }
+
+  const setPinned = (name: string, pinned: boolean) => updateSidecar(name, { pinned });
+
+  /** Records a verification's outcome (and what kind of dump the file turned out to be). */
+  const recordVerification = (name: string, verification: BackupVerification, kind?: "lifeboat" | "plain") =>
+    updateSidecar(name, { verification, ...(kind ? { kind } : {}) });
 
   async function cleanup(): Promise<string[]> {
     const removed: string[] = [];
@@ -344,6 +369,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     pathOf,
     remove,
     setPinned,
+    recordVerification,
     cleanup,
     lock: (what) => acquireLock(resolved, what),
   };

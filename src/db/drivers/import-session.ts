@@ -2,13 +2,13 @@ import type { Client } from "@libsql/client";
 import { openClientImport } from "./client-driver.ts";
 import type { DumpHeader } from "../../dump/reader.ts";
 import {
-  applyChunk,
-  chunkStatements,
-  clearDatabase,
+  applyDump,
   finishImport,
-  readDumpFile,
   type ApplyOutcome,
+  type ApplyPlan,
   type FinishImportOptions,
+  type MigrationSpec,
+  type ReadLimits,
   type ValidatedDump,
 } from "./apply-dump.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
@@ -23,20 +23,41 @@ export interface ImportSession {
   /** The worker holding the transaction (local files), where the safety backup is written too. */
   readonly worker: DbWorker | null;
   /** The validation pass over the file; touches no database. */
-  validate(filePath: string): Promise<ValidatedDump>;
-  /** Drops the current objects and runs every statement of the file. Returns the file's header. */
-  apply(filePath: string): Promise<DumpHeader | null>;
+  validate(filePath: string, migrations: readonly MigrationSpec[], limits?: ReadLimits): Promise<ValidatedDump>;
+  /** Drops the current objects (Lifeboat's stay for a plain dump) and runs every statement of the file. Returns the file's header. */
+  apply(filePath: string, plan: ApplyPlan): Promise<DumpHeader | null>;
   /** Checks, Lifeboat's migrations, then COMMIT (or ROLLBACK for a dry run). */
   finish(options: FinishImportOptions, commit: boolean): Promise<ApplyOutcome>;
   /** Rolls back (when not committed) and releases everything; after a commit, checkpoints the WAL first. */
   close(): Promise<void>;
 }
 
-/** Opens an import session on a local database file, in a backup worker of the pool. */
-export async function openWorkerSession(pool: WorkerPool, dbPath: string, busyTimeoutMs: number): Promise<ImportSession> {
-  const lease = await pool.acquire();
-  const w = lease.worker;
+/**
+ * Opens an import session on a local database file, in a backup worker
+ * process from `processes` (see `startDbProcess`): when `signal` fires, the
+ * process is killed, which ends the transaction (rolled back) and releases its
+ * locks whatever SQLite was doing; the pending call then fails and the pool
+ * replaces that process.
+ */
+export async function openWorkerSession(
+  processes: WorkerPool,
+  dbPath: string,
+  busyTimeoutMs: number,
+  signal: AbortSignal,
+): Promise<ImportSession> {
+  if (signal.aborted) throw signal.reason;
+  const acquired = await processes.acquire();
+  const w = acquired.worker;
+  const kill = () => void w.terminate();
+  signal.addEventListener("abort", kill, { once: true });
+  const lease = {
+    release() {
+      signal.removeEventListener("abort", kill);
+      acquired.release();
+    },
+  };
   try {
+    if (signal.aborted) throw signal.reason;
     await w.call({ op: "import-open", dbPath, busyTimeoutMs });
   } catch (err) {
     lease.release();
@@ -45,8 +66,8 @@ export async function openWorkerSession(pool: WorkerPool, dbPath: string, busyTi
   let committed = false;
   return {
     worker: w,
-    validate: (filePath) => w.call<ValidatedDump>({ op: "validate", filePath }),
-    apply: (filePath) => w.call<DumpHeader | null>({ op: "import-apply", filePath }),
+    validate: (filePath, migrations, limits) => w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}) }),
+    apply: (filePath, plan) => w.call<DumpHeader | null>({ op: "import-apply", filePath, plan }),
     async finish(options, commit) {
       const outcome = await w.call<ApplyOutcome>({ op: "import-finish", options, commit });
       committed = commit;
@@ -71,24 +92,37 @@ export async function openWorkerSession(pool: WorkerPool, dbPath: string, busyTi
  * The validation pass over a file in a backup worker of its own: reading a
  * 1 GB dump is seconds of parsing, kept off the serving thread.
  */
-export function validateInWorker(pool: WorkerPool, filePath: string): Promise<ValidatedDump> {
-  return pool.run((w) => w.call<ValidatedDump>({ op: "validate", filePath }));
+export function validateInWorker(
+  pool: WorkerPool,
+  filePath: string,
+  migrations: readonly MigrationSpec[],
+  limits?: ReadLimits,
+  signal?: AbortSignal,
+): Promise<ValidatedDump> {
+  return pool.run(async (w) => {
+    // The checking pass is JavaScript: stopping the thread stops it (the pool then drops that worker).
+    const stop = () => void w.terminate();
+    if (signal?.aborted) throw signal.reason;
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      return await w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}) });
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
+  });
 }
 
 /** Opens an import session on the database behind `db` (a remote one), on this thread. */
-export async function openClientSession(pool: WorkerPool, db: Client): Promise<ImportSession> {
+export async function openClientSession(pool: WorkerPool, db: Client, signal: AbortSignal): Promise<ImportSession> {
   const { conn, tx } = await openClientImport(db);
   return {
     worker: null,
-    validate: (filePath) => validateInWorker(pool, filePath),
-    async apply(filePath) {
-      await clearDatabase(conn);
-      let header: DumpHeader | null = null;
-      for await (const group of chunkStatements(readDumpFile(filePath, (h) => (header = h)))) {
-        for (const chunk of group) await applyChunk(conn, chunk);
-      }
-      return header;
-    },
+    validate: (filePath, migrations, limits) => validateInWorker(pool, filePath, migrations, limits, signal),
+    // A remote statement cannot be killed from here; the apply stops at the next chunk instead.
+    apply: (filePath, plan) =>
+      applyDump(conn, filePath, plan, () => {
+        if (signal.aborted) throw signal.reason;
+      }),
     async finish(options, commit) {
       const outcome = await finishImport(conn, options);
       const t0 = performance.now();
