@@ -104,7 +104,7 @@ interface VerifyResult {
 }
 
 /** What `verifyBackup` found, as recorded with the backup. */
-export interface VerifyReport {
+interface VerifyReport {
   ok: boolean;
   /** Why it failed (refusal with line, changed sha256, failed dry run); null when it passed. */
   message: string | null;
@@ -799,7 +799,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     async importBackup(name, options) {
       assertSafeBackupName(name);
       const actor = options.actor ?? null;
-      return exclusive(startedNow("import", actor), async (signal) => {
+      return await exclusive(startedNow("import", actor), async (signal) => {
         const meta = await storage.get(name);
         return runImport(storage.pathOf(meta.name), meta.name, actor, null, meta.sha256, signal);
       });
@@ -816,7 +816,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
     async importFile(filePath, options) {
       const actor = options.actor ?? null;
-      return exclusive(startedNow("import", actor), async (signal) => storeAndImport(await adoptFile(filePath, false), actor, signal));
+      return await exclusive(startedNow("import", actor), async (signal) => storeAndImport(await adoptFile(filePath, false), actor, signal));
     },
 
     async previewBackup(name) {

@@ -1,6 +1,6 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { InvalidBackupError } from "../errors.ts";
-import type { ApplyConnection } from "./drivers/apply-dump.ts";
+import type { ApplyConnection } from "./drivers/connection.ts";
 import { quoteIdent, toBytes } from "../dump/writer.ts";
 import { isLifeboatHash, type ScryptParams } from "../users/password.ts";
 

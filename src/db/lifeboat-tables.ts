@@ -1,7 +1,7 @@
 import { InvalidBackupError } from "../errors.ts";
 import { Lexer, TK_EOF, TK_ID, TK_INTEGER, TK_LP, TK_OP, TK_QID, TK_RP, TK_STRING, TK_COMMA, keywordOf, tokenName } from "../dump/sql-tokenizer.ts";
 import type { DumpStatement } from "../dump/reader.ts";
-import type { MigrationSpec } from "./drivers/apply-dump.ts";
+import type { MigrationSpec } from "./drivers/connection.ts";
 import { MIGRATIONS_TABLE } from "./migrations/table.ts";
 
 /**
@@ -39,7 +39,7 @@ export function isLifeboatName(name: string): boolean {
 }
 
 /** Lifeboat's tables and indexes as the migrations create them (lower case), `lifeboat_migrations` included. */
-export function lifeboatObjects(migrations: readonly MigrationSpec[]): { tables: Set<string>; indexes: Set<string> } {
+function lifeboatObjects(migrations: readonly MigrationSpec[]): { tables: Set<string>; indexes: Set<string> } {
   const tables = new Set([MIGRATIONS_TABLE]);
   const indexes = new Set<string>();
   const re = /\bCREATE\s+(UNIQUE\s+)?(TABLE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?["`[]?([A-Za-z0-9_]+)/gi;

@@ -168,7 +168,7 @@ const LITERAL = String.raw`(?:'[^']*(?:''[^']*)*'|[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?
  */
 const ROW = new RegExp(String.raw`\( *${LITERAL} *(?:, *${LITERAL} *)*\)`, "y");
 
-export const DEFAULT_MAX_STATEMENT_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_STATEMENT_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MIN_WINDOW = 64 * 1024;
 const MAX_VALUE_DEPTH = 100;
 

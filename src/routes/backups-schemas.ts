@@ -25,7 +25,7 @@ const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
   description: "Why a backup was taken",
 });
 
-export const BackupVerificationSchema = z
+const BackupVerificationSchema = z
   .object({
     ok: z.boolean().openapi({ description: "False when the file failed: changed sha256, refused content, or a failed dry-run restore" }),
     at: isoDateTime("When the verification ran"),

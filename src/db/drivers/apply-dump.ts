@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import type { ApplyConnection, MigrationSpec } from "./connection.ts";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import { InvalidBackupError } from "../../errors.ts";
@@ -35,23 +36,8 @@ export interface ValidatedDump {
   content: LifeboatContent;
 }
 
-/** The part of a migration the import needs (plain data: it crosses to the worker). */
-export interface MigrationSpec {
-  version: number;
-  name: string;
-  up: readonly string[];
-}
-
-/** A connection inside a write transaction that the caller owns (BEGIN/COMMIT/ROLLBACK are the caller's). */
-export interface ApplyConnection {
-  exec(sql: string): void | Promise<void>;
-  query(sql: string, args?: readonly SqlArg[]): unknown[][] | Promise<unknown[][]>;
-  /** Lets go of statements kept so far before heavy work (see `nativeQuerier`). */
-  settle?(): void | Promise<void>;
-}
-
 /** Statements sent to SQLite in one call; more than one only for small row statements. */
-export interface StatementChunk {
+interface StatementChunk {
   statements: { sql: string; line: number }[];
 }
 
@@ -131,7 +117,7 @@ export async function validateDumpFile(
 }
 
 /** The statements of a dump file, validated again as they are read (the apply pass). */
-export async function* readDumpFile(
+async function* readDumpFile(
   filePath: string,
   onHeader?: (h: DumpHeader | null) => void,
   limits?: ReadLimits,
@@ -156,7 +142,7 @@ const BATCHABLE = new Set(["insert", "sequence-insert", "stat-insert"]);
  * fast), everything else alone so a failure names its statement. Yields arrays
  * of chunks of about `groupBytes` (what one message to the worker carries).
  */
-export async function* chunkStatements(
+async function* chunkStatements(
   batches: AsyncIterable<DumpStatement[]>,
   groupBytes = 256 * 1024,
 ): AsyncGenerator<StatementChunk[]> {
@@ -214,7 +200,7 @@ async function names(conn: ApplyConnection, sql: string, args: SqlArg[] = []): P
  * only). Foreign key checks are deferred to the end (a no-op when the
  * connection has them off, as the worker's has).
  */
-export async function clearDatabase(conn: ApplyConnection, options: { keepLifeboat?: boolean } = {}): Promise<void> {
+async function clearDatabase(conn: ApplyConnection, options: { keepLifeboat?: boolean } = {}): Promise<void> {
   await conn.exec("PRAGMA defer_foreign_keys=ON");
   for (const type of ["trigger", "view"] as const) {
     for (const name of await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = ?1 ORDER BY rowid DESC", [type])) {
@@ -313,7 +299,7 @@ const SAVEPOINT = "lifeboat_chunk";
  * savepoint so that, when one fails, the chunk is undone and replayed one by
  * one to name the failing statement's line. Throws `InvalidBackupError(reason, line)`.
  */
-export async function applyChunk(conn: ApplyConnection, chunk: StatementChunk): Promise<void> {
+async function applyChunk(conn: ApplyConnection, chunk: StatementChunk): Promise<void> {
   const stmts = chunk.statements;
   if (stmts.length === 1) {
     try {

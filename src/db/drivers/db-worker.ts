@@ -19,7 +19,8 @@ import { parentPort } from "node:worker_threads";
 import { BusyError } from "../../errors.ts";
 import { writeDump, type ByteSink } from "../../dump/writer.ts";
 import { createFileSink } from "../../dump/file-sink.ts";
-import { applyDump, finishImport, validateDumpFile, type ApplyConnection } from "./apply-dump.ts";
+import { applyDump, finishImport, validateDumpFile } from "./apply-dump.ts";
+import type { ApplyConnection } from "./connection.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
 import { serializeError, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 

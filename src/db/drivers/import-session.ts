@@ -7,10 +7,10 @@ import {
   type ApplyOutcome,
   type ApplyPlan,
   type FinishImportOptions,
-  type MigrationSpec,
   type ReadLimits,
   type ValidatedDump,
 } from "./apply-dump.ts";
+import type { MigrationSpec } from "./connection.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
 
 /**

@@ -1,5 +1,6 @@
 import { BusyError, InvalidBackupError, UnsupportedDatabaseError } from "../../errors.ts";
-import type { ApplyPlan, FinishImportOptions, MigrationSpec, ReadLimits } from "./apply-dump.ts";
+import type { ApplyPlan, FinishImportOptions, ReadLimits } from "./apply-dump.ts";
+import type { MigrationSpec } from "./connection.ts";
 
 /** Messages the engine sends to the backup worker (db-worker.ts). */
 export type WorkerRequest =

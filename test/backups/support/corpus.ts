@@ -82,7 +82,7 @@ ANALYZE;
 }
 
 /** A real scrypt hash (of "corpus admin password") at Lifeboat's production cost: restores check the shape. */
-export const CORPUS_ADMIN_HASH = "$scrypt$ln=17,r=8,p=1$bT4dMsJrQDK4y+xIlNYOAg==$tJv4+hNSRkpqoqiKE+Ot7GutmLGBh1LHIcHu0uFYaKs=";
+const CORPUS_ADMIN_HASH = "$scrypt$ln=17,r=8,p=1$bT4dMsJrQDK4y+xIlNYOAg==$tJv4+hNSRkpqoqiKE+Ot7GutmLGBh1LHIcHu0uFYaKs=";
 
 /** Creates Lifeboat's tables (all migrations) with one enabled admin. */
 export function lifeboatSql(): string {
