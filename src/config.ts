@@ -213,6 +213,9 @@ const envSchema = z.object({
     emptyToUndefined,
     z.string().min(16, "must be at least 16 characters long").optional(),
   ),
+  MAX_IMPORT_BYTES: bytesFromEnv(4 * 1024 ** 3),
+  MAX_STATEMENT_BYTES: bytesFromEnv(32 * 1024 ** 2),
+  IMPORT_TIMEOUT_SECONDS: intFromEnv(1800, 1, 7 * 24 * 3600),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z
@@ -264,6 +267,12 @@ export interface Config {
     keepChange: number;
     keepOtherDays: number;
     webhookUrl: string | undefined;
+    /** An import (checking pass included) still running after this long is stopped and rolled back. */
+    importTimeoutSeconds: number;
+    /** Most bytes of SQL text (after decompression) an import reads. */
+    maxImportBytes: number;
+    /** Largest single statement (or comment) an import reads. */
+    maxStatementBytes: number;
   };
   /** Off-site copies in an S3-compatible bucket; null when BACKUP_S3_BUCKET is unset. */
   offsite: OffsiteConfig | null;
@@ -418,6 +427,9 @@ export function loadConfig(
       keepChange: e.BACKUP_KEEP_CHANGE,
       keepOtherDays: e.BACKUP_KEEP_OTHER_DAYS,
       webhookUrl: e.BACKUP_WEBHOOK_URL,
+      importTimeoutSeconds: e.IMPORT_TIMEOUT_SECONDS,
+      maxImportBytes: e.MAX_IMPORT_BYTES,
+      maxStatementBytes: e.MAX_STATEMENT_BYTES,
     },
     offsite,
     encryption: {

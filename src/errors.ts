@@ -91,6 +91,37 @@ export class InvalidBackupError extends AppError {
   }
 }
 
+/** A listed backup's bytes no longer match the sha256 recorded when it was written. */
+export class ChecksumMismatchError extends InvalidBackupError {
+  constructor(
+    readonly backup: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(
+      `${backup} has changed since it was written: its sha256 ${actual} differs from the one recorded when it was written (${expected}). Restore another backup, or download this one to investigate`,
+    );
+    Object.defineProperty(this, "code", { value: "checksum_mismatch" });
+  }
+}
+
+/** Why a running import was stopped before it finished. */
+export type ImportStopReason = "cancelled" | "timeout" | "shutdown";
+
+/**
+ * A running import was stopped (an admin cancelled it, it passed
+ * IMPORT_TIMEOUT_SECONDS, or the service is shutting down): everything was
+ * rolled back and the job lock released.
+ */
+export class ImportStoppedError extends AppError {
+  constructor(
+    readonly why: ImportStopReason,
+    message: string,
+  ) {
+    super(why === "cancelled" ? "import_cancelled" : why === "timeout" ? "import_timeout" : "shutting_down", message);
+  }
+}
+
 /** The database holds something a backup could not restore faithfully. */
 export class UnsupportedDatabaseError extends AppError {
   constructor(message: string) {

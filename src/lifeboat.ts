@@ -80,6 +80,7 @@ export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
     timers,
     database: "always",
     ...(options.offsite ? { offsite: options.offsite } : {}),
+    ...(options.passwordCost ? { scrypt: options.passwordCost } : {}),
   });
   const { db, writeGate, engine: backups } = opened;
   try {

@@ -26,9 +26,15 @@ async function main(): Promise<void> {
     lifeboat,
     stopServer: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open.
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        const closeIdle = () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        // A keep-alive socket would hold close() open, also one whose request is answered after this
+        // point (Node closes only the sockets idle when close() is called): close them as they go idle.
+        const sweep = setInterval(closeIdle, 100);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
+        closeIdle();
       }),
     exit: (code) => process.exit(code),
   });

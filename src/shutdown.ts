@@ -10,10 +10,11 @@ export interface GracefulShutdownOptions {
 /**
  * Returns the signal handler both runtime entries install for SIGTERM and SIGINT.
  * It stops accepting connections, lets requests in flight finish (an import
- * request included), then finishes pending work and closes the database. If all
- * that takes longer than `SHUTDOWN_GRACE_SECONDS` the process exits with 1: an
- * import still running then is never committed, so SQLite keeps the database as
- * it was before the import (its safety backup stays listed).
+ * request included), then finishes pending work and closes the database. An
+ * import (or verification) still running when most of `SHUTDOWN_GRACE_SECONDS`
+ * has passed is stopped and rolled back (its worker process is killed, its
+ * request answers 503), so a runaway import never holds the process past the
+ * grace. If all that still takes longer than the grace the process exits with 1.
  */
 export function gracefulShutdown(options: GracefulShutdownOptions): (signal: string) => void {
   const { lifeboat, stopServer, exit } = options;
@@ -27,6 +28,12 @@ export function gracefulShutdown(options: GracefulShutdownOptions): (signal: str
     stopping = true;
     const graceMs = config.shutdownGraceMs;
     logger.info("shutting down", { signal, graceSeconds: graceMs / 1000 });
+    // An import that cannot finish in time is rolled back while there is still time to answer its request.
+    const rollback = setTimeout(() => {
+      const running = lifeboat.backups.activity();
+      if (running?.kind === "import") logger.warn("stopping the running import for the shutdown; it is rolled back", { signal });
+      lifeboat.backups.stopForShutdown();
+    }, rollbackAfterMs(graceMs));
     const force = setTimeout(() => {
       const running = lifeboat.backups.activity();
       logger.error("shutdown grace passed; exiting", {
@@ -43,16 +50,23 @@ export function gracefulShutdown(options: GracefulShutdownOptions): (signal: str
       await lifeboat.close();
     })().then(
       () => {
+        clearTimeout(rollback);
         clearTimeout(force);
         exit(0);
       },
       (err: unknown) => {
+        clearTimeout(rollback);
         clearTimeout(force);
         logger.error("shutdown failed", { error: err });
         exit(1);
       },
     );
   };
+}
+
+/** When a running import is given up: 3 s before the grace ends (half of it for a short grace), time to roll back and answer. */
+function rollbackAfterMs(graceMs: number): number {
+  return Math.max(graceMs / 2, graceMs - 3000);
 }
 
 type FetchHandler<A extends unknown[]> = (request: Request, ...rest: A) => Response | Promise<Response>;

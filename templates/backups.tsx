@@ -141,6 +141,16 @@ export function BackupRow({ backup: b, busy, where }: BackupRowProps) {
             Lifeboat cannot restore this: {b.restoreProblems[0]}
           </span>
         )}
+        {b.verification && !b.verification.ok && (
+          <span class="badge failed" title={b.verification.message ?? undefined}>
+            failed verification
+          </span>
+        )}
+        {b.verification?.ok && (
+          <span class="badge ok" title={`Verified ${b.verification.at}`}>
+            verified
+          </span>
+        )}
       </th>
       <td data-label="Created">
         <LocalTime iso={b.createdAt} />
@@ -174,6 +184,18 @@ export function BackupRow({ backup: b, busy, where }: BackupRowProps) {
             disabled={busy}
           >
             Import…
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            hx-post={`${base}/verify`}
+            hx-target="closest tr"
+            hx-swap="outerHTML"
+            data-busy-label={`Verifying ${b.name}…`}
+            aria-label={`Verify ${b.name}`}
+            title="Check the recorded SHA-256 and restore the file into a scratch database; nothing else changes"
+          >
+            Verify
           </button>
           <button
             type="button"
@@ -553,7 +575,20 @@ export function BackupStatusCard(props: { status: ScheduleStatus }) {
         {running ? (
           <>
             <span class="badge running">running</span> {activityLabel(running)}
-            {running.actor ? ` (started by ${running.actor})` : ""}, since <LocalTime iso={running.startedAt} />
+            {running.actor ? ` (started by ${running.actor})` : ""}, since <LocalTime iso={running.startedAt} />{" "}
+            {running.kind === "import" && (
+              <button
+                type="button"
+                class="danger"
+                hx-post={`${PAGE}/import/cancel`}
+                hx-target="#backup-result"
+                hx-swap="innerHTML"
+                hx-confirm="Cancel the running import? It is stopped and rolled back; the database stays as it was."
+                data-busy-label="Cancelling…"
+              >
+                Cancel import
+              </button>
+            )}
           </>
         ) : (
           <span class="muted">Nothing is running.</span>
@@ -720,7 +755,7 @@ export function StoredUploadView(props: { backup: BackupMeta; thenPreview?: bool
 
 const KIND_LABELS = {
   lifeboat: "Lifeboat backup (application data and Lifeboat's accounts)",
-  "app-data": "Application data only (no Lifeboat accounts in it)",
+  plain: "Application data only (no Lifeboat accounts in it)",
 } as const;
 
 function signed(n: number): string {

@@ -3,19 +3,17 @@ import http from "node:http";
 import path from "node:path";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
+import { DENO_ENTRY, NODE_ENTRY, startEntry, type Entry } from "./support/entries.ts";
 import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
 import { freePort, start, waitForHttp, type Started } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
 
-const DENO = path.resolve("node_modules/.bin/deno");
-const DENO_ARGS = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "src/main-deno.ts"];
-const NODE_ARGS = ["--import", "tsx", "src/main-node.ts"];
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 const runtimes = [
-  { name: "Node", cmd: process.execPath, args: NODE_ARGS, refusesNewConnections: true },
+  { ...NODE_ENTRY, refusesNewConnections: true },
   // Deno drains its handlers before closing the listener (denoland/deno#36809): new requests get 503.
-  { name: "Deno", cmd: DENO, args: DENO_ARGS, refusesNewConnections: false },
+  { ...DENO_ENTRY, refusesNewConnections: false },
 ];
 
 function logLines(proc: Started): { msg: string; [k: string]: unknown }[] {
@@ -73,22 +71,28 @@ async function login(base: string): Promise<Record<string, string>> {
   return { Authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
 
-describe.each(runtimes)("SIGTERM to the $name entry", ({ cmd, args, refusesNewConnections }) => {
+/** Starts the server through `entry` with the first admin, no schedule and the given grace; resolves once it answers. */
+async function serve(entry: Entry, graceSeconds: number): Promise<{ dataDir: string; base: string; proc: Started }> {
+  const dataDir = await tempDir();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const proc = startEntry(entry, {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "info",
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    BACKUP_SCHEDULE: "off",
+    SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
+  });
+  await waitForHttp(`${base}/healthz`, 60_000, proc);
+  return { dataDir, base, proc };
+}
+
+describe.each(runtimes)("SIGTERM to the $name entry", ({ refusesNewConnections, ...entry }) => {
   it("lets an import request in flight finish and commit, turns new requests away, then exits 0", async () => {
-    const dataDir = await tempDir();
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const proc = start(cmd, args, {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "info",
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-      BACKUP_SCHEDULE: "off",
-      SHUTDOWN_GRACE_SECONDS: "60",
-    });
-    await waitForHttp(`${base}/healthz`, 60_000, proc);
+    const { dataDir, base, proc } = await serve(entry, 60);
     const auth = await login(base);
     const created = await fetch(`${base}/api/backups`, { method: "POST", headers: auth });
     expect(created.status).toBe(201);
@@ -129,20 +133,7 @@ describe.each(runtimes)("SIGTERM to the $name entry", ({ cmd, args, refusesNewCo
   }, 180_000);
 
   it("exits 1 once SHUTDOWN_GRACE_SECONDS pass with a request still in flight", async () => {
-    const dataDir = await tempDir();
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const proc = start(cmd, args, {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "info",
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-      BACKUP_SCHEDULE: "off",
-      SHUTDOWN_GRACE_SECONDS: "1",
-    });
-    await waitForHttp(`${base}/healthz`, 60_000, proc);
+    const { dataDir, base, proc } = await serve(entry, 1);
     const auth = await login(base);
     // Never finished: the client stalls, the grace runs out.
     slowPost(`${base}/api/backups/upload`, { ...auth, "Content-Type": MULTIPART_TYPE }, multipartBody(new Uint8Array(512 * 1024).fill(0x2d)));

@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
 import { createWriteGate, type WriteGate } from "../db/write-gate.ts";
 import type { Logger } from "../logger.ts";
+import type { ScryptParams } from "../users/password.ts";
 import { createBackupEngine, type BackupEngine } from "./engine.ts";
 
 interface OpenBackupEngineOptions {
@@ -21,6 +22,8 @@ interface OpenBackupEngineOptions {
   database: "always" | "if-remote";
   /** Off-site retries: their timers (default `timers`) and waits (tests make them short). */
   offsite?: { timers?: Timers; retryDelaysMs?: readonly number[] };
+  /** The scrypt cost the app hashes with (tests lower it); restored password hashes must use exactly it. */
+  scrypt?: ScryptParams;
 }
 
 /** The engine and what it was opened with; `close` waits for its work, then closes the client. */
@@ -54,6 +57,7 @@ export async function openBackupEngine(options: OpenBackupEngineOptions): Promis
     writeGate,
     timers: options.offsite?.timers ?? options.timers,
     ...(options.offsite?.retryDelaysMs ? { offsiteRetryDelaysMs: options.offsite.retryDelaysMs } : {}),
+    ...(options.scrypt ? { scrypt: options.scrypt } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -32,8 +32,25 @@ export interface BackupMeta {
    * has); absent when Lifeboat can restore it. `sqlite3` may still restore it.
    */
   restoreProblems?: string[];
+  /**
+   * `lifeboat`: restoring it replaces Lifeboat's accounts, audit trail and
+   * schedule state too; `plain`: only the application's tables (Lifeboat's
+   * current accounts are kept). Null until known (a hand-dropped file before `verify`).
+   */
+  kind?: "lifeboat" | "plain" | null;
+  /** The last verification, or null when it was never verified. */
+  verification?: BackupVerification | null;
   /** When this copy was last confirmed off-site (local sidecar); absent or null when never. */
   offsiteAt?: string | null;
+}
+
+/** The outcome of `POST /api/backups/{name}/verify` as kept with the backup. */
+export interface BackupVerification {
+  ok: boolean;
+  /** When it ran (ISO 8601). */
+  at: string;
+  /** Why it failed; null when it passed. */
+  message: string | null;
 }
 
 /** Where a backup's copies are: in the local folder, in the bucket, or both. */

@@ -225,9 +225,16 @@ export async function runCommandLine(
         const engine = await engineFor("if-remote");
         const listed = await findListed(engine, file!);
         const target = listed ? path.join(config.backupDir, listed.name) : await requireFile(file!);
-        // A listed backup must also still have the sha256 recorded when it was written (the engine checks
-        // it); an off-site-only one is fetched (streamed, sha256 checked) into the backup folder first.
-        const result = listed ? await engine.verifyBackup(listed.name) : await engine.verifyFile(target);
+        let result;
+        if (listed) {
+          // A listed backup: checked against its recorded sha256, and the outcome recorded with it; an
+          // off-site-only one is fetched (streamed, sha256 checked) into the backup folder first.
+          const report = await engine.verifyBackup(listed.name);
+          if (!report.ok) throw new InvalidBackupError(report.message ?? "the backup failed verification");
+          result = report.result!;
+        } else {
+          result = await engine.verifyFile(target);
+        }
         if (json) io.stdout(JSON.stringify({ file: target, ok: true, recordedSha256Matches: listed?.sha256 ? true : null, ...result }, null, 2) + "\n");
         else {
           const h = result.header;
@@ -237,6 +244,9 @@ export async function runCommandLine(
               `  sha256   ${result.sha256}${listed?.sha256 ? " (matches the recorded one)" : ""}`,
               `  size     ${formatBytes(result.size, "binary")}${result.compressed ? " (gzip)" : ""}`,
               `  content  ${result.tables} tables, ${result.rows} rows`,
+              result.content.kind === "plain"
+                ? "  kind     plain: application tables only; Lifeboat's current accounts would be kept"
+                : "  kind     lifeboat: with Lifeboat's accounts, audit trail and schedule state, which a restore replaces",
               h
                 ? `  header   Lifeboat ${h.lifeboatVersion ?? "?"}, created ${h.createdAt ?? "?"}, trigger ${h.trigger ?? "?"}`
                 : "  header   none (not written by Lifeboat, e.g. sqlite3 .dump)",

@@ -118,8 +118,14 @@ export interface DumpStatement {
 export interface ReadDumpOptions {
   /** Called once, before the first statement, with the Lifeboat header or null when the file has none. */
   onHeader?: (header: DumpHeader | null) => void;
-  /** Largest statement accepted, in bytes of UTF-8; default 256 MiB. A larger one is refused. */
+  /**
+   * Largest statement (or comment) accepted, in bytes of UTF-8; default 32 MiB.
+   * Checked before the window that holds it grows past the limit, so memory
+   * stays bounded by it whatever the file holds.
+   */
   maxStatementBytes?: number;
+  /** Most bytes of (decompressed) text read in all; more is refused naming the line reached. Default: no limit. */
+  maxTotalBytes?: number;
   /**
    * Bytes collected before a window of text is decoded and scanned; default
    * 64 KiB. Small chunks (a gzip stream yields 16 KiB) are gathered so that
@@ -163,7 +169,7 @@ const LITERAL = String.raw`(?:'[^']*(?:''[^']*)*'|[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?
  */
 const ROW = new RegExp(String.raw`\( *${LITERAL} *(?:, *${LITERAL} *)*\)`, "y");
 
-const DEFAULT_MAX_STATEMENT_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_STATEMENT_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MIN_WINDOW = 64 * 1024;
 const MAX_VALUE_DEPTH = 100;
 
@@ -179,7 +185,11 @@ type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
  * when iteration stops early.
  */
 export async function* readDumpBatches(source: ByteSource, options: ReadDumpOptions = {}): AsyncGenerator<DumpStatement[]> {
-  const parser = new DumpParser(options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES, options.minWindowBytes ?? DEFAULT_MIN_WINDOW);
+  const parser = new DumpParser(
+    options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES,
+    options.minWindowBytes ?? DEFAULT_MIN_WINDOW,
+    options.maxTotalBytes ?? Number.POSITIVE_INFINITY,
+  );
   let announced = false;
   const announce = () => {
     if (!announced && parser.headerKnown) {
@@ -544,13 +554,24 @@ class DumpParser {
   /** The words before the rows of the last INSERT, reused while the next INSERT starts the same way. */
   private lastHead: InsertHead | null = null;
 
+  /** Bytes pushed so far. */
+  private total = 0;
+
   constructor(
     private readonly maxBytes: number,
     private readonly minWindow: number,
+    private readonly maxTotal: number,
   ) {}
 
   push(chunk: Uint8Array): DumpStatement[] {
     if (chunk.length === 0) return [];
+    this.total += chunk.length;
+    if (this.total > this.maxTotal) {
+      throw new InvalidBackupError(
+        `the file holds more than the limit of ${this.maxTotal} bytes of SQL text (MAX_IMPORT_BYTES; after decompression) and was not read further`,
+        this.lineAt(this.text.length),
+      );
+    }
     if (!this.started && this.pendingLength === 0 && this.leftover.length === 0 && chunk[0] === 0x1f && (chunk.length < 2 || chunk[1] === 0x8b)) {
       throw new InvalidBackupError("binary data (gzip-compressed), not a SQL backup: open it with openDumpFile", 1);
     }
@@ -559,8 +580,11 @@ class DumpParser {
     // The first line decides whether this is text at all; wait for it (or 1 KiB).
     if (!this.checkedStart && this.pendingLength < 1024 && !chunk.includes(0x0a)) return [];
     // Rescan an unfinished statement only once at least as much new data arrived
-    // as it already holds: geometric growth keeps rescanning linear overall.
-    if (this.pendingLength < this.leftover.length || this.pendingLength < this.minWindow) return [];
+    // as it already holds: geometric growth keeps rescanning linear overall. But
+    // never let the window grow past the statement limit first: scan at the
+    // limit, and a statement still unfinished there is refused (below).
+    const atLimit = this.leftover.length + this.pendingLength > this.maxBytes;
+    if (!atLimit && (this.pendingLength < this.leftover.length || this.pendingLength < this.minWindow)) return [];
     this.window(false);
     const out = this.out;
     this.out = [];

@@ -7,6 +7,7 @@ import {
   BusyError,
   ConflictError,
   ForbiddenError,
+  ImportStoppedError,
   InvalidBackupError,
   NotFoundError,
   PayloadTooLargeError,
@@ -28,6 +29,8 @@ function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof NotFoundError) return 404;
   if (err instanceof BusyError || err instanceof ConflictError) return 409;
   if (err instanceof PayloadTooLargeError) return 413;
+  // A file that cannot be restored in time is refused like an invalid one; a cancel is a conflict with the running job.
+  if (err instanceof ImportStoppedError) return err.why === "timeout" ? 422 : err.why === "cancelled" ? 409 : 503;
   if (err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError) return 422;
   if (err instanceof TooManyRequestsError) return 429;
   if (err instanceof OffsiteError) return 502;
@@ -60,7 +63,8 @@ function describeError(err: unknown, requestId?: string): ErrorDescription {
   const status = statusOf(err);
   // The bucket's answer is written for the admin (no secrets, no stack): worth showing.
   if (err instanceof OffsiteError) return { status, code: err.code, message: err.message };
-  if (status >= 500) {
+  // A shutdown's 503 is a plain fact for the client, not an internal failure.
+  if (status >= 500 && !(err instanceof ImportStoppedError)) {
     return {
       status,
       code: "internal",

@@ -27,6 +27,14 @@ const BackupTriggerSchema = z.enum(BACKUP_TRIGGERS).openapi("BackupTrigger", {
   description: "Why a backup was taken",
 });
 
+const BackupVerificationSchema = z
+  .object({
+    ok: z.boolean().openapi({ description: "False when the file failed: changed sha256, refused content, or a failed dry-run restore" }),
+    at: isoDateTime("When the verification ran"),
+    message: z.string().nullable().openapi({ description: "Why it failed; null when it passed" }),
+  })
+  .openapi("BackupVerification");
+
 export const BackupMetaSchema = z
   .object({
     name: z.string().openapi({
@@ -53,6 +61,11 @@ export const BackupMetaSchema = z
         description:
           "Present when Lifeboat could not restore this backup (found when it was written), e.g. a CHECK constraint calling a function only the application registers",
       }),
+    kind: z.enum(["lifeboat", "plain"]).nullable().optional().openapi({
+      description:
+        "`lifeboat`: restoring it replaces Lifeboat's accounts, audit trail and schedule state too; `plain`: only the application's tables are replaced and Lifeboat's current accounts are kept; null until known (verify tells)",
+    }),
+    verification: BackupVerificationSchema.nullable().optional().openapi({ description: "The last verification; null when never verified" }),
   })
   .openapi("Backup");
 
@@ -147,8 +160,8 @@ export const BulkDeleteResultSchema = z
 export const BackupPreviewSchema = z
   .object({
     backup: ListedBackupSchema.openapi({ description: "The backup, with where its copies are (an off-site-only one is downloaded for the dry run)" }),
-    kind: z.enum(["lifeboat", "app-data"]).openapi({
-      description: "`lifeboat`: the application's data and Lifeboat's own tables (accounts, audit); `app-data`: the application's data only",
+    kind: z.enum(["lifeboat", "plain"]).openapi({
+      description: "`lifeboat`: the application's data and Lifeboat's own tables (accounts, audit); `plain`: the application's data only",
     }),
     checksum: z.object({
       state: z.enum(["matches", "differs", "not-recorded", "unreadable"]).openapi({
@@ -243,6 +256,26 @@ export const ScheduleStatusSchema = z
       .openapi({ description: "Off-site copies (BACKUP_S3_BUCKET); null when off" }),
   })
   .openapi("BackupStatus");
+
+export const VerifyReportSchema = z
+  .object({
+    ok: z.boolean().openapi({ description: "True when the file passed: recorded sha256, the checking pass and a dry-run restore" }),
+    message: z.string().nullable().openapi({ description: "Why it failed (e.g. `line 12: …` or the two sha256 values); null when it passed" }),
+    backup: BackupMetaSchema,
+    kind: z.enum(["lifeboat", "plain"]).nullable().openapi({ description: "Which kind of dump the file is; null when it failed" }),
+    tables: z.number().int().nullable().openapi({ description: "Tables a restore would give" }),
+    rows: z.number().int().nullable().openapi({ description: "Rows a restore would give" }),
+    migrated: z.array(z.number().int()).nullable().openapi({ description: "Lifeboat migrations a restore would apply" }),
+    durationMs: z.number().nullable(),
+  })
+  .openapi("VerifyReport");
+
+export const CancelImportSchema = z
+  .object({
+    cancelled: z.literal(true),
+    message: z.string().openapi({ example: "The running import was stopped and rolled back; the database is unchanged." }),
+  })
+  .openapi("CancelledImport");
 
 /**
  * Names the routes accept: the engine's own safe pattern (no separators, no

@@ -39,12 +39,14 @@ import {
   BulkDeleteBodySchema,
   BulkDeleteFormSchema,
   BulkDeleteResultSchema,
+  CancelImportSchema,
   DeleteScopeSchema,
   ImportResultSchema,
   ListedBackupSchema,
   ScheduleStatusSchema,
   UPLOAD_BODY,
   UPLOAD_BODY_COMPONENT,
+  VerifyReportSchema,
 } from "./backups-schemas.ts";
 
 /** The engine verbs these routes call (src/backups/engine.ts); each handler calls one. */
@@ -65,6 +67,8 @@ type BackupRoutesEngine = Pick<
   | "uploadTempPath"
   | "checkIdle"
   | "activity"
+  | "verifyBackup"
+  | "cancelImport"
 >;
 
 export interface BackupRoutesOptions {
@@ -255,6 +259,32 @@ const previewRoute = createRoute({
     "An off-site-only backup is downloaded for the dry run and removed again.",
   request: nameParams,
   responses: { 200: jsonResponse(BackupPreviewSchema, "The preview"), ...errorResponses(400, 401, 403, 404, 502) },
+});
+
+const verifyRoute = createRoute({
+  method: "post",
+  path: "/api/backups/{name}/verify",
+  operationId: "verifyBackup",
+  tags,
+  security,
+  summary: "Verify a backup: recorded sha256, the checking pass and a dry-run restore into a scratch database",
+  description:
+    "Changes nothing but the backup's recorded verification (result and time), which the list shows. A file that fails is answered 200 with `ok: false` and the reason. " +
+    "An off-site-only backup is first downloaded into the backup folder (streamed; 422 and nothing kept when its bytes differ from the recorded SHA-256).",
+  request: nameParams,
+  responses: { 200: jsonResponse(VerifyReportSchema, "The verification's outcome"), ...errorResponses(400, 401, 403, 404, 422, 502) },
+});
+
+const cancelImportRoute = createRoute({
+  method: "post",
+  path: "/api/backups/import/cancel",
+  operationId: "cancelImport",
+  tags,
+  security,
+  summary: "Stop the running import (its checking pass included) and roll it back",
+  description:
+    "Answers once the import has stopped: rolled back, its safety backup removed, the job lock released. The import's own request gets 409 `import_cancelled`. 409 `not_running` when no import runs.",
+  responses: { 200: jsonResponse(CancelImportSchema, "The import was stopped"), ...errorResponses(401, 403, 409) },
 });
 
 const pinRoute = createRoute({
@@ -474,6 +504,48 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     );
   };
 
+  const verify: FaceHandler<typeof verifyRoute> = async (c) => {
+    const report = await engine.verifyBackup(c.req.valid("param").name);
+    if (isApi(c)) {
+      const r = report.result;
+      return c.json(
+        {
+          ok: report.ok,
+          message: report.message,
+          backup: report.backup,
+          kind: r?.content.kind ?? null,
+          tables: r?.tables ?? null,
+          rows: r?.rows ?? null,
+          migrated: r?.migrated ?? null,
+          durationMs: r?.durationMs ?? null,
+        },
+        200,
+      );
+    }
+    const b = report.backup;
+    return c.html(
+      <>
+        <BackupRow backup={b} busy={busy()} />
+        <StatusMessage
+          message={
+            report.ok
+              ? `${b.name} verified: it restores cleanly (${report.result!.tables} tables, ${report.result!.rows} rows; ${report.result!.content.kind === "plain" ? "application tables only, Lifeboat's accounts would be kept" : "with Lifeboat's accounts"}).`
+              : `${b.name} failed verification: ${report.message}`
+          }
+        />
+      </>,
+      200,
+    );
+  };
+
+  const cancelImport: FaceHandler<typeof cancelImportRoute> = async (c) => {
+    await engine.cancelImport(actorOf(c));
+    const message = "The running import was stopped and rolled back; the database is unchanged.";
+    if (isApi(c)) return c.json({ cancelled: true as const, message }, 200);
+    announceChange(c);
+    return c.html(<StatusMessage message={message} />, 200);
+  };
+
   const importByName: FaceHandler<typeof importByNameRoute> = async (c) => {
     const result = await engine.importBackup(c.req.valid("param").name, { actor: actorOf(c) });
     if (isApi(c)) return c.json(result, 200);
@@ -509,10 +581,12 @@ export function backupRoutes(opts: BackupRoutesOptions) {
   serve(statusRoute, `${PAGE}/status`, status);
   serve(uploadRoute, `${PAGE}/upload`, upload);
   serve(importUploadRoute, `${PAGE}/import`, importUpload);
+  serve(cancelImportRoute, `${PAGE}/import/cancel`, cancelImport);
   serve(downloadRoute, `${PAGE}/{name}/download`, download);
   serve(deleteRoute, `${PAGE}/{name}`, remove);
   serve(importByNameRoute, `${PAGE}/{name}/import`, importByName);
   serve(previewRoute, `${PAGE}/{name}/preview`, preview);
+  serve(verifyRoute, `${PAGE}/{name}/verify`, verify);
   serve(pinRoute, `${PAGE}/{name}/pin`, pin);
   serve(unpinRoute, `${PAGE}/{name}/pin`, unpin);
 

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { ConflictError, NotFoundError } from "../errors.ts";
-import type { BackupMeta, BackupTrigger } from "../backups/types.ts";
+import type { BackupMeta, BackupTrigger, BackupVerification } from "../backups/types.ts";
 import { syncDir } from "./atomic-file.ts";
 import { acquireLock, lockIsStale, LOCK_NAME, type StorageLock } from "./lock.ts";
 import {
@@ -41,6 +41,8 @@ interface NewBackupInfo {
   encrypted?: boolean;
   /** Why Lifeboat could not restore the file (see `BackupMeta.restoreProblems`). */
   restoreProblems?: string[];
+  /** Which kind of dump it is, when known (an upload's checking pass tells). */
+  kind?: "lifeboat" | "plain";
 }
 
 /** A listing read less than this after the folder last changed is checked again next time (see `list`). */
@@ -94,6 +96,8 @@ export interface BackupStorage {
    * file of that name is already in the folder.
    */
   adopt(tempPath: string, meta: BackupMeta, offsiteAt: Date): Promise<BackupMeta>;
+  /** Records the outcome of a verification in the backup's sidecar. */
+  recordVerification(name: string, verification: BackupVerification, kind?: "lifeboat" | "plain"): Promise<BackupMeta>;
   /** Removes temp files left by processes that are gone, and orphaned sidecars. Returns what it removed. */
   cleanup(): Promise<string[]>;
   /** Takes the folder's one-job lock or throws `BusyError` naming who holds it. */
@@ -106,6 +110,9 @@ export function createBackupStorage(dir: string): BackupStorage {
   const pathOf = (name: string) => path.join(resolved, name);
 
   const readSidecar = (name: string) => readSidecarIn(resolved, name);
+
+  const kindOf = (sidecar: Sidecar | null): "lifeboat" | "plain" | null =>
+    sidecar?.kind ?? (sidecar && sidecar.trigger !== "upload" && sidecar.trigger !== "unknown" ? "lifeboat" : null);
 
   function metaOf(name: string, st: { size: number; mtime: Date }, sidecar: Sidecar | null): BackupMeta {
     return {
@@ -123,13 +130,18 @@ export function createBackupStorage(dir: string): BackupStorage {
       periodKey: sidecar?.periodKey ?? null,
       offsiteAt: sidecar?.offsiteAt ?? null,
       ...(sidecar?.restoreProblems?.length ? { restoreProblems: sidecar.restoreProblems } : {}),
+      // Known for Lifeboat's own backups (they always carry its tables), uploads and verified files.
+      ...(kindOf(sidecar) ? { kind: kindOf(sidecar) } : {}),
+      ...(sidecar?.verification ? { verification: sidecar.verification } : {}),
     };
   }
 
   async function statRegular(name: string) {
     try {
       const st = await fs.lstat(pathOf(name));
-      return st.isFile() ? st : null;
+      // A second hard link means the bytes can change through a path outside our control
+      // (or are someone else's file): not served or imported, like a symlink.
+      return st.isFile() && st.nlink === 1 ? st : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -262,6 +274,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       pinned: false,
       periodKey: info.periodKey ?? null,
       ...(info.restoreProblems?.length ? { restoreProblems: info.restoreProblems } : {}),
+      ...(info.kind ? { kind: info.kind } : {}),
     };
     try {
       await writeSidecar(name, sidecar);
@@ -281,7 +294,11 @@ export function createBackupStorage(dir: string): BackupStorage {
     await syncDir(resolved);
   }
 
-  async function setPinned(name: string, pinned: boolean): Promise<BackupMeta> {
+  /** Rewrites a backup's sidecar with `change` applied (a hand-dropped file gets one). */
+  async function updateSidecar(
+    name: string,
+    change: { pinned?: boolean; kind?: "lifeboat" | "plain"; verification?: BackupVerification; offsiteAt?: string },
+  ): Promise<BackupMeta> {
     const meta = await get(name);
     invalidate(name);
     const current = await readSidecar(name);
@@ -295,34 +312,23 @@ export function createBackupStorage(dir: string): BackupStorage {
       rowCounts: meta.rowCounts,
       periodKey: meta.periodKey ?? null,
       ...(meta.restoreProblems ? { restoreProblems: meta.restoreProblems } : {}),
-      ...(current ? { sha256: current.sha256, size: current.size, offsiteAt: current.offsiteAt ?? null } : {}),
-      pinned,
+      ...(current ? { sha256: current.sha256, size: current.size } : {}),
+      pinned: change.pinned ?? meta.pinned,
+      kind: change.kind ?? meta.kind ?? null,
+      verification: change.verification ?? meta.verification ?? null,
+      offsiteAt: change.offsiteAt ?? current?.offsiteAt ?? null,
     });
     return get(name);
   }
 
-  /** The sidecar as it stands, or one rebuilt from what the listing knows (hand-dropped file). */
-  async function sidecarOf(name: string): Promise<Sidecar> {
-    const meta = await get(name);
-    const current = await readSidecar(name);
-    return (
-      current ?? {
-        format: 1,
-        size: meta.size,
-        createdAt: meta.createdAt,
-        trigger: meta.trigger,
-        actor: meta.actor,
-        sha256: meta.sha256,
-        rowCounts: meta.rowCounts,
-        periodKey: meta.periodKey ?? null,
-        pinned: meta.pinned,
-      }
-    );
-  }
+  const setPinned = (name: string, pinned: boolean) => updateSidecar(name, { pinned });
+
+  /** Records a verification's outcome (and what kind of dump the file turned out to be). */
+  const recordVerification = (name: string, verification: BackupVerification, kind?: "lifeboat" | "plain") =>
+    updateSidecar(name, { verification, ...(kind ? { kind } : {}) });
 
   async function markOffsite(name: string, at: Date): Promise<void> {
-    invalidate(name);
-    await writeSidecar(name, { ...(await sidecarOf(name)), offsiteAt: at.toISOString() });
+    await updateSidecar(name, { offsiteAt: at.toISOString() });
   }
 
   async function adopt(tempPath: string, meta: BackupMeta, offsiteAt: Date): Promise<BackupMeta> {
@@ -347,6 +353,7 @@ export function createBackupStorage(dir: string): BackupStorage {
         pinned: meta.pinned,
         periodKey: meta.periodKey ?? null,
         ...(meta.restoreProblems?.length ? { restoreProblems: meta.restoreProblems } : {}),
+        kind: meta.kind ?? null,
         offsiteAt: offsiteAt.toISOString(),
       });
     } catch (err) {
@@ -414,6 +421,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     setPinned,
     markOffsite,
     adopt,
+    recordVerification,
     cleanup,
     lock: (what) => acquireLock(resolved, what),
   };

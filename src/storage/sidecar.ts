@@ -21,6 +21,13 @@ const SidecarSchema = z.object({
   /** When the backup was confirmed in the off-site bucket (absent in sidecars written before off-site copies). */
   offsiteAt: z.string().nullable().optional(),
   restoreProblems: z.array(z.string()).optional(),
+  /** Which kind of dump the file is, once known (written by Lifeboat, checked on upload, or verified). */
+  kind: z.enum(["lifeboat", "plain"]).nullable().optional(),
+  /** The last verification (sha256 + dry-run restore): when, and whether it passed. */
+  verification: z
+    .object({ ok: z.boolean(), at: z.string().refine((s) => !Number.isNaN(Date.parse(s))), message: z.string().nullable() })
+    .nullable()
+    .optional(),
 });
 
 /** What the sidecar `<name>.json` holds. */

@@ -82,9 +82,10 @@ export interface PasswordHasher {
   /** Hashes a password with a fresh random salt; returns the self-describing string to store. */
   hash(password: string): Promise<string>;
   /**
-   * True when `password` matches `stored` (at whatever cost `stored` names),
-   * compared in constant time. An unreadable stored value never matches and
-   * still costs one hash.
+   * True when `password` matches `stored`, compared in constant time. Only a
+   * hash at this hasher's own cost is usable: a stored hash naming another
+   * cost (e.g. ln=18, p=8 — 23 s per sign-in) never matches, like an
+   * unreadable one, and costs one hash at the own cost.
    */
   verify(password: string, stored: string): Promise<boolean>;
   /**
@@ -119,7 +120,7 @@ export function createPasswordHasher(cost: ScryptParams = CURRENT_SCRYPT): Passw
     },
     async verify(password, stored) {
       const parsed = parse(stored);
-      if (!parsed || parsed.hash.length === 0) {
+      if (!parsed || parsed.hash.length === 0 || !isLifeboatHash(stored, params)) {
         await burn(password);
         return false;
       }
@@ -133,4 +134,22 @@ export function createPasswordHasher(cost: ScryptParams = CURRENT_SCRYPT): Passw
 /** A random password for a generated account: 24 URL-safe characters (144 bits). */
 export function generatePassword(): string {
   return randomBytes(18).toString("base64url");
+}
+
+/**
+ * True when `stored` is a hash exactly as Lifeboat writes it at cost `params`:
+ * the one format, these cost parameters, a 16-byte salt and a 32-byte key. Any
+ * other string is unusable (a hash naming its own cost could make every
+ * sign-in for that name cost seconds), and an import refuses it.
+ */
+export function isLifeboatHash(stored: string, params: Readonly<ScryptParams>): boolean {
+  const parsed = parse(stored);
+  return (
+    parsed !== null &&
+    parsed.params.ln === params.ln &&
+    parsed.params.r === params.r &&
+    parsed.params.p === params.p &&
+    parsed.salt.length === SALT_LENGTH &&
+    parsed.hash.length === KEY_LENGTH
+  );
 }

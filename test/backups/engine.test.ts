@@ -16,9 +16,9 @@ import {
   ValidationError,
 } from "../../src/errors.ts";
 import type { BackupEngineEvent } from "../../src/backups/types.ts";
-import { contentDiff, readContent } from "./support/content.ts";
+import { contentDiff, readContent, type DbContent } from "./support/content.ts";
 import { backupPath, listDir, makeEngine } from "./support/engine.ts";
-import { sqlite3Dump } from "./support/sqlite3.ts";
+import { sqlite3, sqlite3Dump } from "./support/sqlite3.ts";
 import { tempDir } from "../support/temp.ts";
 import { eventually } from "../support/wait.ts";
 
@@ -318,20 +318,47 @@ describe("Lifeboat's own tables on import", () => {
     expect(contentDiff(readContent(t.dbPath), before)).toEqual([]);
   });
 
-  it("refuses a plain application dump (no Lifeboat tables, so no admin); migrates it when the users table is not defined", async () => {
+  it("restores a plain application dump (no Lifeboat tables) and keeps Lifeboat's current accounts and migrations", async () => {
     const source = await makeEngine({ corpus: { bigRows: 10, lifeboatTables: false } });
     const dump = path.join(await tempDir(), "app.sql");
     await sqlite3Dump(source.dbPath, dump);
+    expect(await fs.readFile(dump, "utf8")).not.toMatch(/lifeboat_/i);
 
     const t = await makeEngine({ corpus: { bigRows: 5 } });
-    const before = readContent(t.dbPath);
-    await expect(t.engine.importFile(dump, { actor: "cli" })).rejects.toThrow(/no enabled admin account/);
-    expect(contentDiff(readContent(t.dbPath), before)).toEqual([]);
+    exec(t.dbPath, "INSERT INTO lifeboat_audit (at, actor, action, target_id, target_username) VALUES ('2026-02-01T00:00:00.000Z', 'admin', 'user.created', 1, 'admin');");
+    const lifeboatPart = (c: DbContent) => ({
+      schema: c.schema.filter((o) => /^lifeboat_/i.test(o.tblName)),
+      tables: Object.fromEntries(Object.entries(c.tables).filter(([n]) => /^lifeboat_/i.test(n))),
+      // Which row of sqlite_sequence holds a counter does not matter; its name and value do.
+      sequences: (c.tables.sqlite_sequence ?? [])
+        .filter((r) => r.includes(Buffer.from("lifeboat_").toString("hex").toUpperCase()))
+        .map((r) => r.replace(/^rowid=\d+\|/, "")),
+    });
+    const appPart = (c: DbContent): DbContent => ({
+      ...c,
+      schema: c.schema.filter((o) => !/^lifeboat_/i.test(o.tblName) && o.name !== "sqlite_sequence"),
+      tables: Object.fromEntries(Object.entries(c.tables).filter(([n]) => !/^lifeboat_|^sqlite_sequence$|^sqlite_stat/i.test(n))),
+    });
+    const lifeboatBefore = lifeboatPart(readContent(t.dbPath));
+    expect(lifeboatBefore.sequences.length).toBeGreaterThan(0);
+    const checked = await t.engine.verifyFile(dump);
+    expect(checked.content).toEqual({ kind: "plain", schemaVersion: null });
+    const result = await t.engine.importFile(dump, { actor: "cli" });
+    expect(result.migrated).toEqual([]);
+    expect(lifeboatPart(readContent(t.dbPath))).toEqual(lifeboatBefore);
+    // The application's part is what the sqlite3 CLI itself restores from the same dump.
+    const reference = path.join(await tempDir(), "reference.db");
+    expect((await sqlite3(reference, [], dump)).code).toBe(0);
+    // (`values` holds the edge cases sqlite3 3.40 itself reads back wrongly, e.g. 5e-324: compared by count only.)
+    const opts = { rowids: false, skip: ["values"] };
+    expect(contentDiff(appPart(readContent(t.dbPath, opts)), appPart(readContent(reference, opts)))).toEqual([]);
+    const count = (file: string) => Number((new Database(file).prepare('SELECT count(*) FROM "values"').raw(true).all() as unknown[][])[0]![0]);
+    expect(count(t.dbPath)).toBe(count(source.dbPath));
 
     const early = await makeEngine({ corpus: { bigRows: 5 }, migrations: MIGRATIONS.filter((m) => m.version === 1) });
     exec(early.dbPath, "DROP TABLE lifeboat_users; DROP TABLE lifeboat_audit; DROP TABLE lifeboat_scheduled_runs; DELETE FROM lifeboat_migrations WHERE version > 1;");
-    const result = await early.engine.importFile(dump, { actor: "cli" });
-    expect(result.migrated).toEqual([1]);
+    const kept = await early.engine.importFile(dump, { actor: "cli" });
+    expect(kept.migrated).toEqual([]);
     const tables = (await early.db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'lifeboat%' ORDER BY name")).rows.map((r) => r.name);
     expect(tables).toEqual(["lifeboat_meta", "lifeboat_migrations"]);
   });

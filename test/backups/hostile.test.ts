@@ -121,7 +121,7 @@ const CASES: Hostile[] = [
   },
   {
     name: "Lifeboat's own text that is not UTF-8 (libsql would abort reading it)",
-    build: (valid) => Buffer.from(valid.replace("VALUES(1,'admin','x','admin'", "VALUES(1,CAST(X'61FF' AS TEXT),'x','admin'")),
+    build: (valid) => Buffer.from(valid.replace("VALUES(1,'admin','$scrypt$", "VALUES(1,CAST(X'61FF' AS TEXT),'$scrypt$")),
     message: /lifeboat_users holds text that is not valid UTF-8 \(column username\)/,
     refusedBeforeImport: false,
   },

@@ -90,12 +90,12 @@ describe("npm run lifeboat", { timeout: 180_000 }, () => {
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/header +none \(not written by Lifeboat/);
 
-    // A plain application dump has no Lifeboat tables, so no admin: a restore would lock everyone out.
+    // A plain application dump has no Lifeboat tables: it restores the application and keeps Lifeboat's accounts (issue 10).
     const plain = path.join(await tempDir(), "plain.sql");
     await fs.writeFile(plain, "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE t(a);\nINSERT INTO t VALUES(1);\nCOMMIT;\n");
-    const refused = await lifeboat(["verify", plain], env);
-    expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/^lifeboat verify: the backup has no enabled admin account/);
+    const checked = await lifeboat(["verify", plain], env);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toMatch(/kind +plain: application tables only; Lifeboat's current accounts would be kept/);
   });
 
   it("exit code 3 for an invalid backup, and the database is left as it was", async () => {

@@ -89,7 +89,7 @@ describe("restore preview", () => {
     const res = await api("GET", "/api/backups/app-only.sql/preview");
     expect(res.status).toBe(200);
     const p = (await res.json()) as BackupPreview;
-    expect(p.kind).toBe("app-data");
+    expect(p.kind).toBe("plain");
     expect(p.checksum.state).toBe("not-recorded");
     // The import's own verdict, in its own words (a restore must never lock every admin out).
     const imported = await api("POST", "/api/backups/app-only.sql/import");

@@ -25,7 +25,7 @@ function denoEntry(): Entry {
 }
 
 /** The Node entry from source, as `npm run dev` runs it (tsx). */
-const NODE_ENTRY: Entry = { name: "Node", cmd: process.execPath, args: ["--import", "tsx", "src/main-node.ts"] };
+export const NODE_ENTRY: Entry = { name: "Node", cmd: process.execPath, args: ["--import", "tsx", "src/main-node.ts"] };
 export const DENO_ENTRY: Entry = denoEntry();
 /** Both runtimes, for `describe.each`. */
 export const ENTRIES: Entry[] = [NODE_ENTRY, DENO_ENTRY];

@@ -42,11 +42,13 @@ describe("password hashing", () => {
     expect(await passwords.verify(password.toUpperCase(), a)).toBe(false);
   });
 
-  it("still verifies hashes made with other parameters, so the cost can be raised later", async () => {
-    const older = await createPasswordHasher({ ln: 14, r: 8, p: 1 }).hash("an older password");
-    expect(older.startsWith("$scrypt$ln=14,r=8,p=1$")).toBe(true);
-    expect(await passwords.verify("an older password", older)).toBe(true);
-    expect(await passwords.verify("another password", older)).toBe(false);
+  it("only accepts hashes at its own cost: one naming another cost never matches, even with the right password", async () => {
+    // A stored hash must not choose what a sign-in costs (ln=18,p=8 made every attempt take ~23 s).
+    const other = await createPasswordHasher({ ln: 11, r: 8, p: 2 }).hash("an older password");
+    expect(other.startsWith("$scrypt$ln=11,r=8,p=2$")).toBe(true);
+    expect(await passwords.verify("an older password", other)).toBe(false);
+    const own = await passwords.hash("an older password");
+    expect(await passwords.verify("an older password", own)).toBe(true);
   });
 
   it("never matches an unreadable stored value", async () => {

@@ -1,11 +1,15 @@
-import { Buffer, isUtf8 } from "node:buffer";
+import { Buffer } from "node:buffer";
+import type { ApplyConnection, MigrationSpec } from "./connection.ts";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import { InvalidBackupError } from "../../errors.ts";
 import { decryptedDump, gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
 import { fileHandleStream } from "../../dump/file-stream.ts";
 import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.ts";
+import { guarded, isLifeboatName, LifeboatGuard, type LifeboatContent } from "../lifeboat-tables.ts";
+import { checkLifeboatRows } from "../lifeboat-rows.ts";
 import { MIGRATIONS_TABLE, MIGRATIONS_TABLE_SQL } from "../migrations/table.ts";
+import { CURRENT_SCRYPT, type ScryptParams } from "../../users/password.ts";
 
 /**
  * Import: the validation pass over a dump file and the all-or-nothing apply
@@ -30,29 +34,35 @@ export interface ValidatedDump {
   /** age-encrypted (decrypted with the configured identities to be checked). */
   encrypted: boolean;
   statements: number;
-}
-
-/** The part of a migration the import needs (plain data: it crosses to the worker). */
-interface MigrationSpec {
-  version: number;
-  name: string;
-  up: readonly string[];
-}
-
-/** A connection inside a write transaction that the caller owns (BEGIN/COMMIT/ROLLBACK are the caller's). */
-export interface ApplyConnection {
-  exec(sql: string): void | Promise<void>;
-  query(sql: string, args?: readonly SqlArg[]): unknown[][] | Promise<unknown[][]>;
-  /** Lets go of statements kept so far before heavy work (see `nativeQuerier`). */
-  settle?(): void | Promise<void>;
+  /** Whether the file carries Lifeboat's tables (`lifeboat`) or only the application's (`plain`). */
+  content: LifeboatContent;
 }
 
 /** Statements sent to SQLite in one call; more than one only for small row statements. */
-export interface StatementChunk {
+interface StatementChunk {
   statements: { sql: string; line: number }[];
 }
 
+/** Bounds of what an import reads (MAX_IMPORT_BYTES, MAX_STATEMENT_BYTES). */
+export interface ReadLimits {
+  maxTotalBytes: number;
+  maxStatementBytes: number;
+}
+
+/** What the apply pass needs to know from the checking pass. */
+export interface ApplyPlan {
+  content: LifeboatContent;
+  migrations: readonly MigrationSpec[];
+  limits?: ReadLimits;
+  /** age identities to decrypt an encrypted file with (BACKUP_AGE_IDENTITY_FILE). */
+  identities?: readonly string[];
+}
+
 export interface FinishImportOptions {
+  /** What the checking pass found: Lifeboat's rows are checked only when the dump brought them. */
+  content: LifeboatContent;
+  /** The scrypt cost Lifeboat writes; a stored hash with any other is refused. Default: `CURRENT_SCRYPT`. */
+  scrypt?: ScryptParams;
   /** Row counts from the dump's header; checked when present. */
   headerRowCounts: Record<string, number> | null;
   migrations: readonly MigrationSpec[];
@@ -81,7 +91,7 @@ export interface ApplyOutcome {
  */
 export async function validateDumpFile(
   filePath: string,
-  options: { onBytes?: (n: number) => void; identities?: readonly string[] } = {},
+  options: { onBytes?: (n: number) => void; migrations: readonly MigrationSpec[]; limits?: ReadLimits; identities?: readonly string[] },
 ): Promise<ValidatedDump> {
   const fh = await fs.open(filePath, "r");
   try {
@@ -107,26 +117,30 @@ export async function validateDumpFile(
           : raw;
     let header: DumpHeader | null = null;
     let statements = 0;
-    for await (const batch of readDumpBatches(text, { onHeader: (h) => (header = h) })) statements += batch.length;
+    const guard = new LifeboatGuard(options.migrations);
+    for await (const batch of guarded(readDumpBatches(text, { onHeader: (h) => (header = h), ...options.limits }), guard)) statements += batch.length;
     if (statements === 0) throw new InvalidBackupError("the file holds no SQL statements");
-    return { header, sha256: hash.digest("hex"), size, compressed, encrypted: kind === "age", statements };
+    return { header, sha256: hash.digest("hex"), size, compressed, encrypted: kind === "age", statements, content: guard.result() };
   } finally {
     await fh.close();
   }
 }
 
 /** The statements of a dump file, validated again as they are read (the apply pass). */
-export async function* readDumpFile(
+async function* readDumpFile(
   filePath: string,
   onHeader?: (h: DumpHeader | null) => void,
+  limits?: ReadLimits,
   identities: readonly string[] = [],
 ): AsyncGenerator<DumpStatement[]> {
-  yield* readDumpBatches(await openDumpFile(filePath, { identities }), onHeader ? { onHeader } : {});
+  yield* readDumpBatches(await openDumpFile(filePath, { identities }), { ...(onHeader ? { onHeader } : {}), ...limits });
 }
 
 /** Statements the importer handles itself rather than passing to SQLite. */
 function isManaged(s: DumpStatement): boolean {
   if (s.kind === "begin" || s.kind === "commit") return true; // the import owns its transaction
+  // Lifeboat's tables and indexes are built from its migrations, never from a dump's DDL.
+  if ((s.kind === "create-table" || s.kind === "create-index") && isLifeboatName(s.name ?? "")) return true;
   // foreign_keys cannot change inside a transaction; the import defers and checks them instead.
   return s.kind === "pragma" && s.pragma?.name === "foreign_keys";
 }
@@ -139,7 +153,7 @@ const BATCHABLE = new Set(["insert", "sequence-insert", "stat-insert"]);
  * fast), everything else alone so a failure names its statement. Yields arrays
  * of chunks of about `groupBytes` (what one message to the worker carries).
  */
-export async function* chunkStatements(
+async function* chunkStatements(
   batches: AsyncIterable<DumpStatement[]>,
   groupBytes = 256 * 1024,
 ): AsyncGenerator<StatementChunk[]> {
@@ -192,10 +206,12 @@ async function names(conn: ApplyConnection, sql: string, args: SqlArg[] = []): P
 /**
  * Drops every object of the current database (triggers and views first, then
  * tables with their indexes) and empties sqlite_sequence, inside the caller's
- * transaction. Foreign key checks are deferred to the end (a no-op when the
+ * transaction. With `keepLifeboat`, Lifeboat's own tables, their indexes and
+ * their AUTOINCREMENT counters stay (a plain dump replaces the application
+ * only). Foreign key checks are deferred to the end (a no-op when the
  * connection has them off, as the worker's has).
  */
-export async function clearDatabase(conn: ApplyConnection): Promise<void> {
+async function clearDatabase(conn: ApplyConnection, options: { keepLifeboat?: boolean } = {}): Promise<void> {
   await conn.exec("PRAGMA defer_foreign_keys=ON");
   for (const type of ["trigger", "view"] as const) {
     for (const name of await names(conn, "SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = ?1 ORDER BY rowid DESC", [type])) {
@@ -211,6 +227,7 @@ export async function clearDatabase(conn: ApplyConnection): Promise<void> {
     const lower = name.toLowerCase();
     if (lower === "sqlite_sequence") continue;
     if (lower.startsWith("sqlite_") && !/^sqlite_stat[1-4]$/.test(lower)) continue;
+    if (options.keepLifeboat && isLifeboatName(name)) continue;
     await conn.exec(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
   }
   if (tables.some((t) => t.toLowerCase() === "sqlite_sequence")) await conn.exec("DELETE FROM sqlite_sequence");
@@ -222,6 +239,70 @@ export async function clearDatabase(conn: ApplyConnection): Promise<void> {
 /** The shadow tables of the main database's virtual tables (their modules own them). */
 const SHADOW_TABLES = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'";
 
+/** Lifeboat's tables as its migrations build them up to `version` (the dump's rows go in next). */
+async function buildLifeboatTables(conn: ApplyConnection, migrations: readonly MigrationSpec[], version: number): Promise<void> {
+  await conn.exec(MIGRATIONS_TABLE_SQL);
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version > version) break;
+    try {
+      for (const sql of m.up) await conn.exec(sql);
+    } catch (err) {
+      throw new InvalidBackupError(`Lifeboat migration ${m.version} (${m.name}) failed while rebuilding Lifeboat's tables: ${sqliteReason(err)}`);
+    }
+  }
+}
+
+/** AUTOINCREMENT counters of Lifeboat's tables, as they are now. */
+async function lifeboatSequences(conn: ApplyConnection): Promise<unknown[][]> {
+  const exists = await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'");
+  if (Number(exists) === 0) return [];
+  return conn.query("SELECT CAST(name AS BLOB), seq FROM sqlite_sequence WHERE name LIKE 'lifeboat\\_%' ESCAPE '\\'");
+}
+
+/**
+ * The apply pass, inside the caller's write transaction: clears the database
+ * (keeping Lifeboat's tables for a plain dump, else building them from the
+ * migrations at the dump's schema version), then runs every statement of the
+ * file, read and checked again as it streams (Lifeboat's DDL in the dump is
+ * skipped; its rows go into the tables just built). `onChunk` sees the bytes of
+ * each group (the worker collects garbage by it). Returns the file's header.
+ */
+export async function applyDump(
+  conn: ApplyConnection,
+  filePath: string,
+  plan: ApplyPlan,
+  onChunk?: (bytes: number) => void,
+): Promise<DumpHeader | null> {
+  const plain = plan.content.kind === "plain";
+  const kept = plain ? await lifeboatSequences(conn) : [];
+  await clearDatabase(conn, { keepLifeboat: plain });
+  if (!plain) await buildLifeboatTables(conn, plan.migrations, plan.content.schemaVersion ?? 0);
+  let header: DumpHeader | null = null;
+  const guard = new LifeboatGuard(plan.migrations);
+  for await (const group of chunkStatements(guarded(readDumpFile(filePath, (h) => (header = h), plan.limits, plan.identities), guard))) {
+    let bytes = 0;
+    for (const chunk of group) {
+      await applyChunk(conn, chunk);
+      for (const st of chunk.statements) bytes += st.sql.length;
+    }
+    onChunk?.(bytes);
+  }
+  const seen = guard.result();
+  if (seen.kind !== plan.content.kind || seen.schemaVersion !== plan.content.schemaVersion) {
+    throw new InvalidBackupError("the file changed between the check and the import; nothing was imported");
+  }
+  if (plain) {
+    // The dump's `DELETE FROM sqlite_sequence` and its counters must not touch Lifeboat's tables.
+    const hasSequence = Number(await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'")) > 0;
+    if (hasSequence) await conn.exec("DELETE FROM sqlite_sequence WHERE name LIKE 'lifeboat\\_%' ESCAPE '\\'");
+    for (const [name, seq] of kept) {
+      const text = Buffer.from(toBytes(name)).toString("utf8");
+      await conn.exec(`INSERT INTO sqlite_sequence (name, seq) VALUES (${quoteText(text)}, ${BigInt(seq as bigint | number).toString()})`);
+    }
+  }
+  return header;
+}
+
 const SAVEPOINT = "lifeboat_chunk";
 
 /**
@@ -229,7 +310,7 @@ const SAVEPOINT = "lifeboat_chunk";
  * savepoint so that, when one fails, the chunk is undone and replayed one by
  * one to name the failing statement's line. Throws `InvalidBackupError(reason, line)`.
  */
-export async function applyChunk(conn: ApplyConnection, chunk: StatementChunk): Promise<void> {
+async function applyChunk(conn: ApplyConnection, chunk: StatementChunk): Promise<void> {
   const stmts = chunk.statements;
   if (stmts.length === 1) {
     try {
@@ -325,57 +406,47 @@ export async function finishImport(conn: ApplyConnection, options: FinishImportO
   }
 
   lap("countsMs");
-  const latest = options.migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  await conn.exec(MIGRATIONS_TABLE_SQL);
-  const applied = new Set(
-    (await conn.query(`SELECT version FROM ${MIGRATIONS_TABLE} ORDER BY version`)).map((r) => Number(r[0])),
-  );
-  const newest = Math.max(0, ...applied);
-  if (newest > latest) {
-    throw new InvalidBackupError(
-      `the backup comes from a newer Lifeboat (schema version ${newest}; this Lifeboat knows up to ${latest}). Upgrade Lifeboat before restoring it`,
-    );
-  }
   const migrated: number[] = [];
-  for (const m of [...options.migrations].sort((a, b) => a.version - b.version)) {
-    if (applied.has(m.version)) continue;
-    try {
-      for (const sql of m.up) await conn.exec(sql);
-      await conn.exec(
-        `INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (${Math.trunc(m.version)}, ${quoteText(m.name)}, ${quoteText(options.now)})`,
-      );
-    } catch (err) {
+  if (options.content.kind === "lifeboat") {
+    // Lifeboat's tables were built by the migrations up to the dump's version and
+    // filled with its rows; the record must say exactly that before migrating forward.
+    const latest = options.migrations.reduce((max, m) => Math.max(max, m.version), 0);
+    const applied = new Set(
+      (await conn.query(`SELECT version FROM ${MIGRATIONS_TABLE} ORDER BY version`)).map((r) => Number(r[0])),
+    );
+    const newest = Math.max(0, ...applied);
+    if (newest > latest) {
       throw new InvalidBackupError(
-        `Lifeboat migration ${m.version} (${m.name}) cannot run on the restored data: ${sqliteReason(err)}`,
+        `the backup comes from a newer Lifeboat (schema version ${newest}; this Lifeboat knows up to ${latest}). Upgrade Lifeboat before restoring it`,
       );
     }
-    migrated.push(m.version);
-  }
-
-  // libsql aborts the whole process when it reads TEXT that is not valid UTF-8,
-  // and Lifeboat reads its own tables (users at every sign-in): refuse such text there.
-  for (const t of tables.filter((n) => n.startsWith("lifeboat_"))) {
-    const cols = await names(conn, "SELECT CAST(name AS BLOB) FROM pragma_table_info(?1)", [t]);
-    for (const c of cols) {
-      const q = quoteIdent(c);
-      for (const r of await conn.query(`SELECT CAST(${q} AS BLOB) FROM ${quoteIdent(t)} WHERE typeof(${q}) = 'text'`)) {
-        if (!isUtf8(toBytes(r[0]))) {
-          throw new InvalidBackupError(`Lifeboat's table ${t} holds text that is not valid UTF-8 (column ${c}); Lifeboat could not read it`);
-        }
-      }
+    const expected = options.migrations.filter((m) => m.version <= (options.content.schemaVersion ?? 0)).map((m) => m.version);
+    const missing = expected.filter((v) => !applied.has(v));
+    const unknown = [...applied].filter((v) => !expected.includes(v));
+    if (missing.length > 0 || unknown.length > 0) {
+      throw new InvalidBackupError(
+        `${MIGRATIONS_TABLE} in the backup does not match Lifeboat's migrations (${missing.length ? `missing version ${missing[0]}` : `unknown version ${unknown[0]}`})`,
+      );
     }
-  }
-
-  if (migrationsDefine(options.migrations, USERS_TABLE)) {
-    const exists = await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [USERS_TABLE]);
-    if (Number(exists) > 0) {
-      const admins = Number(await scalar(conn, `SELECT count(*) FROM ${USERS_TABLE} WHERE role = 'admin' AND disabled = 0`));
-      if (admins === 0) {
+    for (const m of [...options.migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
+      try {
+        for (const sql of m.up) await conn.exec(sql);
+        await conn.exec(
+          `INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (${Math.trunc(m.version)}, ${quoteText(m.name)}, ${quoteText(options.now)})`,
+        );
+      } catch (err) {
         throw new InvalidBackupError(
-          "the backup has no enabled admin account; restoring it would lock everyone out of Lifeboat",
+          `Lifeboat migration ${m.version} (${m.name}) cannot run on the restored data: ${sqliteReason(err)}`,
         );
       }
+      migrated.push(m.version);
     }
+    // Every row of Lifeboat's tables is checked as Lifeboat will read it.
+    await checkLifeboatRows(conn, { scrypt: options.scrypt ?? CURRENT_SCRYPT, usersDefined: migrationsDefine(options.migrations, USERS_TABLE) });
+  } else if (Number(await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [USERS_TABLE])) > 0) {
+    // A plain dump keeps Lifeboat's current accounts (none in verify's scratch database); they must still let someone in.
+    await checkLifeboatRows(conn, { scrypt: options.scrypt ?? CURRENT_SCRYPT, usersDefined: true, adminOnly: true });
   }
 
   lap("migrationsMs");

@@ -1,7 +1,7 @@
 import type { Client, InValue, Row, Transaction } from "@libsql/client";
 import { writeDump, type DumpSummary, type SqlArg } from "../../dump/writer.ts";
 import { createFileSink } from "../../dump/file-sink.ts";
-import type { ApplyConnection } from "./apply-dump.ts";
+import type { ApplyConnection } from "./connection.ts";
 
 /**
  * The `@libsql/client` side of the engine, for a remote database (libsql://,

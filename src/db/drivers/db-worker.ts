@@ -17,18 +17,10 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { parentPort } from "node:worker_threads";
 import { BusyError } from "../../errors.ts";
-import type { DumpHeader } from "../../dump/reader.ts";
 import { writeDump, type ByteSink } from "../../dump/writer.ts";
 import { createFileSink } from "../../dump/file-sink.ts";
-import {
-  applyChunk,
-  chunkStatements,
-  clearDatabase,
-  finishImport,
-  readDumpFile,
-  validateDumpFile,
-  type ApplyConnection,
-} from "./apply-dump.ts";
+import { applyDump, finishImport, validateDumpFile } from "./apply-dump.ts";
+import type { ApplyConnection } from "./connection.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
 import { serializeError, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 
@@ -164,22 +156,14 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return null;
     }
     case "validate":
-      return await validateDumpFile(req.filePath, { onBytes: gcEvery(GC_EVERY_BYTES), identities: req.identities });
-    case "import-apply": {
-      const conn = requireImport();
-      await clearDatabase(conn);
-      let header: DumpHeader | null = null;
-      const tick = gcEvery(GC_EVERY_BYTES);
-      for await (const group of chunkStatements(readDumpFile(req.filePath, (h) => (header = h), req.identities))) {
-        let bytes = 0;
-        for (const chunk of group) {
-          await applyChunk(conn, chunk);
-          for (const s of chunk.statements) bytes += s.sql.length;
-        }
-        tick(bytes);
-      }
-      return header;
-    }
+      return await validateDumpFile(req.filePath, {
+        onBytes: gcEvery(GC_EVERY_BYTES),
+        migrations: req.migrations,
+        ...(req.limits ? { limits: req.limits } : {}),
+        ...(req.identities ? { identities: req.identities } : {}),
+      });
+    case "import-apply":
+      return await applyDump(requireImport(), req.filePath, req.plan, gcEvery(GC_EVERY_BYTES));
     case "import-finish": {
       importDb!.exec(`PRAGMA cache_size=-${CHECK_CACHE_KIB}`);
       const outcome = await finishImport(requireImport(), req.options);
@@ -203,17 +187,28 @@ async function handle(req: WorkerRequest): Promise<unknown> {
   }
 }
 
-const port = parentPort;
-let queue: Promise<void> = Promise.resolve();
-if (port) {
-  port.on("message", (msg: WorkerRequest) => {
-    // One at a time, in order: the steps of an import depend on each other.
+/** Answers one request at a time, in order: the steps of an import depend on each other. */
+function serve(send: (msg: WorkerResponse) => void): (msg: WorkerRequest) => void {
+  let queue: Promise<void> = Promise.resolve();
+  return (msg) => {
     queue = queue.then(() =>
       handle(msg).then(
-        (value) => port.postMessage({ id: msg.id, ok: true, value } satisfies WorkerResponse),
-        (err: unknown) => port.postMessage({ id: msg.id, ok: false, error: serializeError(err) } satisfies WorkerResponse),
+        (value) => send({ id: msg.id, ok: true, value }),
+        (err: unknown) => send({ id: msg.id, ok: false, error: serializeError(err) }),
       ),
     );
-  });
+  };
+}
+
+const port = parentPort;
+if (port) {
+  port.on("message", serve((m) => port.postMessage(m)));
   port.postMessage({ id: 0, ok: true, value: "ready" } satisfies WorkerResponse);
+} else if (process.send) {
+  // A child process (startDbProcess): the same protocol over the IPC channel.
+  const send = (m: WorkerResponse) => void process.send!(m);
+  process.on("message", serve(send) as (m: unknown) => void);
+  // Without its parent there is nobody to commit for: the open transaction dies with the process.
+  process.on("disconnect", () => process.exit(0));
+  send({ id: 0, ok: true, value: "ready" });
 }

@@ -2,15 +2,15 @@ import type { Client } from "@libsql/client";
 import { openClientImport } from "./client-driver.ts";
 import type { DumpHeader } from "../../dump/reader.ts";
 import {
-  applyChunk,
-  chunkStatements,
-  clearDatabase,
+  applyDump,
   finishImport,
-  readDumpFile,
   type ApplyOutcome,
+  type ApplyPlan,
   type FinishImportOptions,
+  type ReadLimits,
   type ValidatedDump,
 } from "./apply-dump.ts";
+import type { MigrationSpec } from "./connection.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
 
 /**
@@ -23,25 +23,42 @@ export interface ImportSession {
   /** The worker holding the transaction (local files), where the safety backup is written too. */
   readonly worker: DbWorker | null;
   /** The validation pass over the file; touches no database. */
-  validate(filePath: string): Promise<ValidatedDump>;
-  /** Drops the current objects and runs every statement of the file. Returns the file's header. */
-  apply(filePath: string): Promise<DumpHeader | null>;
+  validate(filePath: string, migrations: readonly MigrationSpec[], limits?: ReadLimits): Promise<ValidatedDump>;
+  /** Drops the current objects (Lifeboat's stay for a plain dump) and runs every statement of the file. Returns the file's header. */
+  apply(filePath: string, plan: ApplyPlan): Promise<DumpHeader | null>;
   /** Checks, Lifeboat's migrations, then COMMIT (or ROLLBACK for a dry run). */
   finish(options: FinishImportOptions, commit: boolean): Promise<ApplyOutcome>;
   /** Rolls back (when not committed) and releases everything; after a commit, checkpoints the WAL first. */
   close(): Promise<void>;
 }
 
-/** Opens an import session on a local database file, in a backup worker of the pool. */
+/**
+ * Opens an import session on a local database file, in a backup worker
+ * process from `processes` (see `startDbProcess`): when `signal` fires, the
+ * process is killed, which ends the transaction (rolled back) and releases its
+ * locks whatever SQLite was doing; the pending call then fails and the pool
+ * replaces that process. `identities` decrypt an age-encrypted file.
+ */
 export async function openWorkerSession(
-  pool: WorkerPool,
+  processes: WorkerPool,
   dbPath: string,
   busyTimeoutMs: number,
-  identities: string[] = [],
+  signal: AbortSignal,
+  identities: readonly string[] = [],
 ): Promise<ImportSession> {
-  const lease = await pool.acquire();
-  const w = lease.worker;
+  if (signal.aborted) throw signal.reason;
+  const acquired = await processes.acquire();
+  const w = acquired.worker;
+  const kill = () => void w.terminate();
+  signal.addEventListener("abort", kill, { once: true });
+  const lease = {
+    release() {
+      signal.removeEventListener("abort", kill);
+      acquired.release();
+    },
+  };
   try {
+    if (signal.aborted) throw signal.reason;
     await w.call({ op: "import-open", dbPath, busyTimeoutMs });
   } catch (err) {
     lease.release();
@@ -50,8 +67,9 @@ export async function openWorkerSession(
   let committed = false;
   return {
     worker: w,
-    validate: (filePath) => w.call<ValidatedDump>({ op: "validate", filePath, identities }),
-    apply: (filePath) => w.call<DumpHeader | null>({ op: "import-apply", filePath, identities }),
+    validate: (filePath, migrations, limits) =>
+      w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}), identities }),
+    apply: (filePath, plan) => w.call<DumpHeader | null>({ op: "import-apply", filePath, plan: { ...plan, identities } }),
     async finish(options, commit) {
       const outcome = await w.call<ApplyOutcome>({ op: "import-finish", options, commit });
       committed = commit;
@@ -76,24 +94,43 @@ export async function openWorkerSession(
  * The validation pass over a file in a backup worker of its own: reading a
  * 1 GB dump is seconds of parsing, kept off the serving thread.
  */
-export function validateInWorker(pool: WorkerPool, filePath: string, identities: string[] = []): Promise<ValidatedDump> {
-  return pool.run((w) => w.call<ValidatedDump>({ op: "validate", filePath, identities }));
+export function validateInWorker(
+  pool: WorkerPool,
+  filePath: string,
+  migrations: readonly MigrationSpec[],
+  limits?: ReadLimits,
+  signal?: AbortSignal,
+  identities: readonly string[] = [],
+): Promise<ValidatedDump> {
+  return pool.run(async (w) => {
+    // The checking pass is JavaScript: stopping the thread stops it (the pool then drops that worker).
+    const stop = () => void w.terminate();
+    if (signal?.aborted) throw signal.reason;
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      return await w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}), identities });
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
+  });
 }
 
 /** Opens an import session on the database behind `db` (a remote one), on this thread. */
-export async function openClientSession(pool: WorkerPool, db: Client, identities: string[] = []): Promise<ImportSession> {
+export async function openClientSession(
+  pool: WorkerPool,
+  db: Client,
+  signal: AbortSignal,
+  identities: readonly string[] = [],
+): Promise<ImportSession> {
   const { conn, tx } = await openClientImport(db);
   return {
     worker: null,
-    validate: (filePath) => validateInWorker(pool, filePath, identities),
-    async apply(filePath) {
-      await clearDatabase(conn);
-      let header: DumpHeader | null = null;
-      for await (const group of chunkStatements(readDumpFile(filePath, (h) => (header = h)))) {
-        for (const chunk of group) await applyChunk(conn, chunk);
-      }
-      return header;
-    },
+    validate: (filePath, migrations, limits) => validateInWorker(pool, filePath, migrations, limits, signal, identities),
+    // A remote statement cannot be killed from here; the apply stops at the next chunk instead.
+    apply: (filePath, plan) =>
+      applyDump(conn, filePath, { ...plan, identities }, () => {
+        if (signal.aborted) throw signal.reason;
+      }),
     async finish(options, commit) {
       const outcome = await finishImport(conn, options);
       const t0 = performance.now();

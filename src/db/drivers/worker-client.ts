@@ -1,3 +1,4 @@
+import { fork, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -158,6 +159,102 @@ async function startDbWorker(): Promise<DbWorker> {
   };
 }
 
+/**
+ * Starts the backup worker as a child process instead of a thread, for the
+ * work that must be stoppable at any moment: an import's write transaction.
+ * A thread stuck inside one native SQLite call (a trigger running an endless
+ * recursive query) cannot be stopped — V8 only interrupts JavaScript, and
+ * libsql's interrupt() waits for the very lock the call holds — so it would
+ * hold the write lock and a core until the process dies. A child process can
+ * be killed: the operating system releases its locks and SQLite discards the
+ * uncommitted transaction, exactly as after a crash. `terminate()` kills it.
+ */
+export async function startDbProcess(): Promise<DbWorker> {
+  const fromSource = here.endsWith(".ts");
+  let workerPath = new URL(fromSource ? "./db-worker.ts" : "./db-worker.js", here);
+  const execArgv: string[] = [];
+  if (fromSource && !isDeno) {
+    // From sources under Node: the same bundle as the thread (`bundleFromSource`), else tsx's loader.
+    const bundle = await bundleFromSource().catch(() => null);
+    if (bundle) workerPath = bundle;
+    else {
+      const tsxRoot = path.dirname(createRequire(here).resolve("tsx/package.json"));
+      execArgv.push("--import", pathToFileURL(path.join(tsxRoot, "dist/esm/index.mjs")).href);
+    }
+  }
+  const child: ChildProcess = fork(workerPath, [], {
+    execArgv,
+    serialization: "advanced",
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let failure: Error | null = null;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const failAll = (err: Error) => {
+    failure ??= err;
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+  };
+  const idle = () => {
+    child.unref();
+    (child.channel as { unref?: () => void } | undefined)?.unref?.();
+  };
+  const busy = () => {
+    child.ref();
+    (child.channel as { ref?: () => void } | undefined)?.ref?.();
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on("message", (msg: WorkerResponse) => {
+      if (msg.id === 0) {
+        resolve();
+        return;
+      }
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.value);
+      else p.reject(deserializeError(msg.error));
+    });
+    child.once("error", (err) => {
+      reject(err);
+      failAll(new Error(`The backup worker process failed: ${err.message}`, { cause: err }));
+    });
+    child.once("exit", (code, signal) => {
+      const err = new Error(`The backup worker process stopped (${signal ?? `exit code ${code}`}).`);
+      reject(err);
+      failAll(err);
+    });
+  });
+  await ready;
+  idle();
+  return {
+    call<T>(request: DistributiveOmit<WorkerRequest, "id">): Promise<T> {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      busy();
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        child.send({ ...request, id });
+      }).finally(() => {
+        if (pending.size === 0) idle();
+      });
+    },
+    get alive() {
+      return failure === null;
+    },
+    async terminate() {
+      failure ??= new Error("The backup worker was stopped.");
+      if (child.exitCode === null && child.signalCode === null) {
+        // Referenced until it has exited, so whoever awaits this is not left with an idle event loop.
+        busy();
+        child.kill("SIGKILL");
+      }
+      await exited;
+    },
+  };
+}
+
 /** A worker lent out by the pool; give it back with `release()` (once). */
 interface WorkerLease {
   worker: DbWorker;
@@ -183,8 +280,12 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
-/** Creates a pool of at most `max` backup workers (one job and one upload check at a time need two). */
-export function createWorkerPool(max = 2): WorkerPool {
+/**
+ * Creates a pool of at most `max` backup workers (one job and one upload check
+ * at a time need two). `start` makes a worker: a thread by default, or
+ * `startDbProcess` for the pool of stoppable import processes.
+ */
+export function createWorkerPool(max = 2, start: () => Promise<DbWorker> = startDbWorker): WorkerPool {
   const idle: DbWorker[] = [];
   const waiting: ((w: DbWorker | null) => void)[] = [];
   let size = 0;
@@ -223,7 +324,7 @@ export function createWorkerPool(max = 2): WorkerPool {
       if (size < max) {
         size++;
         try {
-          return lease(await startDbWorker());
+          return lease(await start());
         } catch (err) {
           size--;
           throw err;

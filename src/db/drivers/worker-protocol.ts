@@ -1,5 +1,6 @@
 import { BusyError, InvalidBackupError, UnsupportedDatabaseError } from "../../errors.ts";
-import type { FinishImportOptions } from "./apply-dump.ts";
+import type { ApplyPlan, FinishImportOptions, ReadLimits } from "./apply-dump.ts";
+import type { MigrationSpec } from "./connection.ts";
 
 /** Messages the engine sends to the backup worker (db-worker.ts). */
 export type WorkerRequest =
@@ -20,9 +21,9 @@ export type WorkerRequest =
   /** Opens the import connection and takes the write lock (BEGIN IMMEDIATE). */
   | { op: "import-open"; id: number; dbPath: string; busyTimeoutMs: number }
   /** The validation pass over a dump file (touches no database). */
-  | { op: "validate"; id: number; filePath: string; identities: string[] }
+  | { op: "validate"; id: number; filePath: string; migrations: readonly MigrationSpec[]; limits?: ReadLimits; identities?: readonly string[] }
   /** Drops the current objects and runs every statement of the file, inside the open transaction. */
-  | { op: "import-apply"; id: number; filePath: string; identities: string[] }
+  | { op: "import-apply"; id: number; filePath: string; plan: ApplyPlan }
   | { op: "import-finish"; id: number; options: FinishImportOptions; commit: boolean }
   | { op: "import-rollback"; id: number }
   /** After a committed import: checkpoint the WAL here, off the serving thread, then close. */

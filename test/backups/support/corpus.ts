@@ -1,4 +1,5 @@
 import Database from "libsql";
+import { MIGRATIONS_TABLE_SQL } from "../../../src/db/migrations/table.ts";
 import { MIGRATIONS } from "../../../src/db/migrations/index.ts";
 
 export interface CorpusOptions {
@@ -80,15 +81,18 @@ ANALYZE;
 `;
 }
 
+/** A real scrypt hash (of "corpus admin password") at Lifeboat's production cost: restores check the shape. */
+const CORPUS_ADMIN_HASH = "$scrypt$ln=17,r=8,p=1$bT4dMsJrQDK4y+xIlNYOAg==$tJv4+hNSRkpqoqiKE+Ot7GutmLGBh1LHIcHu0uFYaKs=";
+
 /** Creates Lifeboat's tables (all migrations) with one enabled admin. */
 export function lifeboatSql(): string {
-  const parts = ["CREATE TABLE IF NOT EXISTS lifeboat_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL);"];
+  const parts = [MIGRATIONS_TABLE_SQL + ";"];
   for (const m of MIGRATIONS) {
     for (const s of m.up) parts.push(s + ";");
     parts.push(`INSERT INTO lifeboat_migrations VALUES (${m.version}, '${m.name}', '2026-01-01T00:00:00.000Z');`);
   }
   parts.push(
-    "INSERT INTO lifeboat_users (username, password_hash, role, disabled, created_at, updated_at) VALUES ('admin', 'x', 'admin', 0, '2026-01-01', '2026-01-01');",
+    `INSERT INTO lifeboat_users (username, password_hash, role, disabled, created_at, updated_at) VALUES ('admin', '${CORPUS_ADMIN_HASH}', 'admin', 0, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');`,
   );
   return parts.join("\n");
 }
