@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CURRENT_SCRYPT } from "../../src/users/password.ts";
 import { bootTestLifeboat } from "../support/app.ts";
 import { ADMIN, TEST_JWT_SECRET } from "../support/auth.ts";
 import { destroyS3Server, startS3Server, type TestS3Server } from "../support/s3-server.ts";
@@ -37,8 +38,12 @@ describe("disaster recovery onto an empty host", () => {
     const prefix = `dr-${process.pid}-${Date.now()}`;
     const shared = { ...server.env(prefix), BACKUP_AGE_RECIPIENTS: recipient, BACKUP_AGE_IDENTITY_FILE: keyFile, BACKUP_COMPRESSION: "gzip" };
 
-    // The old host: data, two backups, then the host is lost.
-    const old = await bootTestLifeboat({ ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, JWT_SECRET: TEST_JWT_SECRET, ...shared });
+    // The old host: data, two backups, then the host is lost. Its password hashes are at Lifeboat's
+    // own scrypt cost, which the command line (a production process) requires of what it restores.
+    const old = await bootTestLifeboat(
+      { ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, JWT_SECRET: TEST_JWT_SECRET, ...shared },
+      { passwordCost: CURRENT_SCRYPT },
+    );
     await old.backups.createBackup({ trigger: "manual", actor: "admin" });
     await old.users.createUser(ADMIN.username, { username: "dora", password: "dora's long password", role: "admin" });
     const newest = await old.backups.createBackup({ trigger: "manual", actor: "admin" });

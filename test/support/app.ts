@@ -26,7 +26,14 @@ export interface TestLifeboat extends Lifeboat {
  */
 export async function bootTestLifeboat(
   env: Record<string, string | undefined> = {},
-  options: { clock?: Clock; dataDir?: string; timers?: Timers; offsite?: BootOptions["offsite"] } = {},
+  options: {
+    clock?: Clock;
+    dataDir?: string;
+    timers?: Timers;
+    offsite?: BootOptions["offsite"];
+    /** The scrypt cost (default the fast `TEST_PASSWORD_COST`); a backup another process restores needs Lifeboat's own. */
+    passwordCost?: BootOptions["passwordCost"];
+  } = {},
 ): Promise<TestLifeboat> {
   const dataDir = options.dataDir ?? (await tempDir());
   const logs: Record<string, unknown>[] = [];
@@ -34,7 +41,7 @@ export async function bootTestLifeboat(
     env: { DATA_DIR: dataDir, LOG_LEVEL: "debug", ...env },
     ...(options.clock ? { clock: options.clock } : {}),
     timers: options.timers ?? STILL_TIMERS,
-    passwordCost: TEST_PASSWORD_COST,
+    passwordCost: options.passwordCost ?? TEST_PASSWORD_COST,
     ...(options.offsite ? { offsite: options.offsite } : {}),
     logWrite: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
