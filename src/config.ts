@@ -138,7 +138,8 @@ const envSchema = z.object({
   ),
   TRUST_PROXY: boolFromEnv(false),
   ADMIN_USERNAME: optionalString,
-  ADMIN_PASSWORD: optionalString,
+  // Only an empty value means "unset": spaces alone are a mistake to report, not a reason to generate one.
+  ADMIN_PASSWORD: z.preprocess((v) => (v === "" ? undefined : v), z.string().optional()),
   CRON_SECRET: z.preprocess(
     emptyToUndefined,
     z.string().min(16, "must be at least 16 characters long").optional(),
@@ -294,7 +295,9 @@ export function loadConfig(
     databasePath = path.resolve(cwd, withoutQuery);
   }
   const issues: { variable: string; message: string }[] = [];
-  if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 12) {
+  if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.trim() === "") {
+    issues.push({ variable: "ADMIN_PASSWORD", message: "must not be only spaces (leave it empty to have a password generated)" });
+  } else if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 12) {
     issues.push({ variable: "ADMIN_PASSWORD", message: "must be at least 12 characters long" });
   }
   if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_USERNAME === undefined) {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@libsql/client";
+import { redactCredentials } from "./redact.ts";
 
 interface CheckResult {
   ok: boolean;
@@ -31,7 +32,7 @@ export function databaseCheck(db: Client): ReadinessCheck {
         await db.execute("SELECT 1");
         return { ok: true };
       } catch (err) {
-        return { ok: false, reason: `database does not answer: ${(err as Error).message}` };
+        return { ok: false, reason: `database does not answer: ${redactCredentials((err as Error).message)}` };
       }
     },
   };

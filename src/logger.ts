@@ -1,4 +1,5 @@
 import type { LogLevel } from "./config.ts";
+import { redactCredentials } from "./redact.ts";
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -23,11 +24,19 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
-/** Replaces secret-looking keys and turns errors into plain objects. */
+/**
+ * Replaces secret-looking keys, turns errors into plain objects, and takes
+ * credentials out of every string (a driver error quoting DATABASE_URL).
+ */
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return "[depth]";
+  if (typeof value === "string") return redactCredentials(value);
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) };
+    return {
+      name: value.name,
+      message: redactCredentials(value.message),
+      ...(value.stack ? { stack: redactCredentials(value.stack) } : {}),
+    };
   }
   if (typeof value === "bigint") return value.toString();
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
@@ -48,7 +57,7 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
   const now = options.now ?? (() => new Date());
   const emit = (level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (LEVELS[level] < min) return;
-    const entry = { time: now().toISOString(), level, msg, ...(redact({ ...bound, ...fields }) as object) };
+    const entry = { time: now().toISOString(), level, msg: redactCredentials(msg), ...(redact({ ...bound, ...fields }) as object) };
     write(JSON.stringify(entry));
   };
   return {

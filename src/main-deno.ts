@@ -2,6 +2,7 @@
 /// <reference lib="deno.ns" />
 import process from "node:process";
 import { ConfigError } from "./config.ts";
+import { redactCredentials } from "./redact.ts";
 import { bootLifeboat } from "./lifeboat.ts";
 import { drainableFetch, gracefulShutdown } from "./shutdown.ts";
 
@@ -9,7 +10,10 @@ let lifeboat;
 try {
   lifeboat = await bootLifeboat({ env: process.env });
 } catch (err) {
-  console.error(err instanceof ConfigError ? `lifeboat: ${err.message}` : `lifeboat: failed to start: ${(err as Error).stack ?? err}`);
+  // The driver's errors quote DATABASE_URL whole, credentials included.
+  console.error(
+    redactCredentials(err instanceof ConfigError ? `lifeboat: ${err.message}` : `lifeboat: failed to start: ${(err as Error).stack ?? err}`),
+  );
   Deno.exit(1);
 }
 const { config, logger } = lifeboat;

@@ -1,6 +1,7 @@
 // Node entry: parse config, boot, listen. No logic lives here.
 import { serve } from "@hono/node-server";
 import { ConfigError } from "./config.ts";
+import { redactCredentials } from "./redact.ts";
 import { bootLifeboat } from "./lifeboat.ts";
 import { gracefulShutdown } from "./shutdown.ts";
 
@@ -10,10 +11,11 @@ async function main(): Promise<void> {
     lifeboat = await bootLifeboat({ env: process.env });
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`lifeboat: ${err.message}\n`);
+      process.stderr.write(`lifeboat: ${redactCredentials(err.message)}\n`);
       process.exit(1);
     }
-    process.stderr.write(`lifeboat: failed to start: ${(err as Error).stack ?? err}\n`);
+    // The driver's errors quote DATABASE_URL whole, credentials included.
+    process.stderr.write(`lifeboat: failed to start: ${redactCredentials(String((err as Error).stack ?? err))}\n`);
     process.exit(1);
   }
   const { config, logger } = lifeboat;

@@ -6,6 +6,7 @@ import { systemClock, systemTimers } from "../clock.ts";
 import { ConfigError, loadConfig, type Config } from "../config.ts";
 import { AppError, BusyError, InvalidBackupError, NotFoundError, ValidationError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
+import { redactCredentials } from "../redact.ts";
 import type { BackupEngine } from "../backups/engine.ts";
 import { openBackupEngine } from "../backups/open.ts";
 import { isSafeBackupName } from "../storage/names.ts";
@@ -125,13 +126,18 @@ async function requireFile(file: string): Promise<string> {
  * Runs one command of the command line (`backup`, `list`, `verify <file>`,
  * `import <file>`) with the same engine and rules as the server, opened by the
  * same `openBackupEngine`. Returns the exit code; writes results to `io.stdout`
- * and errors to `io.stderr`.
+ * and errors to `io.stderr`, both without credentials (a driver error quotes
+ * DATABASE_URL whole).
  */
 export async function runCommandLine(
   argv: readonly string[],
   env: Record<string, string | undefined>,
-  io: CommandLineIo,
+  rawIo: CommandLineIo,
 ): Promise<number> {
+  const io: CommandLineIo = {
+    stdout: (text) => rawIo.stdout(redactCredentials(text)),
+    stderr: (text) => rawIo.stderr(redactCredentials(text)),
+  };
   let invocation: Invocation;
   try {
     invocation = parseInvocation(argv);

@@ -17,6 +17,7 @@ import {
   ValidationError,
 } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { redactCredentials } from "../redact.ts";
 import { ErrorFragment, ErrorPage } from "../../templates/error.tsx";
 import { isHtmx, wantsJson } from "./render.tsx";
 
@@ -67,7 +68,7 @@ function describeError(err: unknown, requestId?: string): ErrorDescription {
       message: `Something went wrong on the server${requestId ? ` (request ${requestId})` : ""}. The details are in the log.`,
     };
   }
-  if (err instanceof AppError) return { status, code: err.code, message: err.message };
+  if (err instanceof AppError) return { status, code: err.code, message: redactCredentials(err.message) };
   const message = err instanceof HTTPException && err.message ? err.message : "Request refused";
   return { status, code: HTTP_CODES[status] ?? "error", message };
 }

@@ -79,7 +79,7 @@ const changePasswordRoute = createRoute({
   security: ADMIN_SECURITY,
   "x-role": "any",
   summary: "Change your own password",
-  description: "Tokens and sessions issued before stop working.",
+  description: "The password rule applies (400 says why). Tokens and sessions issued before stop working.",
   request: { body: jsonBody(changePasswordSchema) },
   responses: { 204: { description: "Changed" }, ...errorResponses(400, 401, 403, 429) },
 });

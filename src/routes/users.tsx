@@ -111,7 +111,7 @@ const createUserRoute = createRoute({
   tags,
   security,
   summary: "Add a user",
-  description: "Usernames are 3–64 of `A-Z a-z 0-9 . _ -`, not case-sensitive; passwords 12–256 characters. A taken name answers 409.",
+  description: "Usernames are 3–64 of `A-Z a-z 0-9 . _ -`, not case-sensitive; passwords 12–256 characters, not only spaces, and not common or easily guessed (zxcvbn score 3 or more; 400 says why). A taken name answers 409.",
   middleware: [jsonOnly],
   request: { body: jsonBody(createUserSchema) },
   responses: { 201: jsonResponse(UserSchema, "The new user"), ...errorResponses(400, 401, 403, 409) },

@@ -2,6 +2,7 @@ import type { BackupEngine } from "../backups/engine.ts";
 import { BACKUP_TRIGGERS, type BackupMeta, type BackupTrigger, type EngineActivity } from "../backups/types.ts";
 import type { PendingChange } from "./change-backups.ts";
 import type { PeriodRun } from "./lease.ts";
+import { redactCredentials } from "../redact.ts";
 
 /** The last run of one kind of backup: when, how long, how big, or why it failed. */
 export interface LastRun {
@@ -56,8 +57,9 @@ export interface RunLog {
   get(trigger: BackupTrigger): LastRun | null;
 }
 
+/** A failure as the status, the webhook and the run record show it: its message, without credentials. */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redactCredentials(err instanceof Error ? err.message : String(err));
 }
 
 export function createRunLog(): RunLog {

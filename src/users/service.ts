@@ -9,6 +9,7 @@ import type { EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { UserChangeAction, UserChangeEvent } from "./events.ts";
 import { createPasswordHasher, generatePassword, type ScryptParams } from "./password.ts";
+import { assertStrongPassword, weakPasswordReason } from "./password-strength.ts";
 import {
   changePasswordSchema,
   createUserSchema,
@@ -244,6 +245,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       // A taken name is refused before spending 0.4 s on the hash (and checked again in the transaction).
       const taken = await db.execute({ sql: "SELECT 1 FROM lifeboat_users WHERE username = ?", args: [username] });
       if (taken.rows.length > 0) throw usernameTaken(username);
+      await assertStrongPassword(password, "password", [username]);
       // Hash before taking the write gate: the KDF must not hold up other writers.
       const passwordHash = await passwords.hash(password);
       return mutate(actor, async (tx, at) => {
@@ -254,6 +256,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async updateUser(actor, id, patch) {
       const input = parseOrThrow(updateUserSchema, patch);
+      if (input.password !== undefined) {
+        await assertStrongPassword(input.password, "password", [toUser(await rowById(db, id)).username]);
+      }
       const passwordHash = input.password !== undefined ? await passwords.hash(input.password) : undefined;
       return mutate(actor, async (tx, at) => {
         const before = toUser(await rowById(tx, id));
@@ -319,6 +324,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const { currentPassword, newPassword } = parseOrThrow(changePasswordSchema, body);
       const row = await rowById(db, userId).catch(() => null);
       if (!row || Number(row.disabled) === 1) throw new UnauthorizedError("Your account no longer exists or is disabled.");
+      // Before the 0.4 s check of the current password: a weak new one is refused either way.
+      await assertStrongPassword(newPassword, "newPassword", [String(row.username)]);
       const storedHash = String(row.password_hash);
       if (!(await passwords.verify(currentPassword, storedHash))) {
         throw new ValidationError("currentPassword: is not your current password", "currentPassword");
@@ -384,6 +391,10 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const password = admin.password ?? generatePassword();
       const passwordCheck = passwordSchema.safeParse(password);
       if (!passwordCheck.success) issues.push({ variable: "ADMIN_PASSWORD", message: passwordCheck.error.issues[0]!.message });
+      else if (!generated) {
+        const weak = await weakPasswordReason(password, [username]);
+        if (weak) issues.push({ variable: "ADMIN_PASSWORD", message: weak });
+      }
       if (issues.length) throw new ConfigError(issues);
       const passwordHash = await passwords.hash(password);
       const user = await mutate(SYSTEM_ACTOR, async (tx, at) => {

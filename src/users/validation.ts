@@ -6,7 +6,7 @@ const required = (what: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? "is required" : `must be ${what}`;
 
 export const USERNAME_RULE = "3–64 characters: letters, digits, dot, underscore or hyphen";
-export const PASSWORD_RULE = "12–256 characters";
+export const PASSWORD_RULE = "12–256 characters, not only spaces, and not a common or easily guessed password";
 
 export const usernameSchema = z
   .string({ error: required("a string") })
@@ -15,7 +15,9 @@ export const usernameSchema = z
 export const passwordSchema = z
   .string({ error: required("a string") })
   .min(12, { error: "must be at least 12 characters long" })
-  .max(256, { error: "must be at most 256 characters long" });
+  .max(256, { error: "must be at most 256 characters long" })
+  // trim() drops every Unicode space (tabs, newlines, no-break spaces), so "only spaces" means any kind.
+  .refine((v) => v.trim().length > 0, { error: "must not be only spaces" });
 
 const roleSchema = z.enum(["admin", "user"], { error: 'must be "admin" or "user"' });
 
