@@ -1,4 +1,5 @@
 import fs from "node:fs/promises";
+import path from "node:path";
 import type { Client } from "@libsql/client";
 import type { Clock, Timers } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -52,6 +53,8 @@ export async function openBackupEngine(options: OpenBackupEngineOptions): Promis
     clock,
     writeGate,
     ...(options.scrypt ? { scrypt: options.scrypt } : {}),
+    // Beside the database, not in the backup folder: one history per instance, outside what a restore replaces.
+    runHistoryFile: path.join(config.dataDir, "run-history.jsonl"),
   });
   let closing: Promise<void> | undefined;
   const close = () => {
