@@ -26,6 +26,7 @@ import { userRoutes } from "./routes/users.tsx";
 import { apiDocsRoutes } from "./routes/api-docs.tsx";
 import { backupRoutes } from "./routes/backups.tsx";
 import { cronRoutes } from "./routes/cron.ts";
+import { runRoutes } from "./routes/runs.tsx";
 import type { Scheduler } from "./schedule/scheduler.ts";
 import { statusWithoutScheduler } from "./schedule/status.ts";
 import type { Metrics } from "./metrics.ts";
@@ -125,6 +126,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       assetVersion: assets.version,
     }),
   );
+  // The run history: /api/runs (JSON) and /admin/runs (page), one handler.
+  app.route("/", runRoutes({ engine: deps.backups, auth: deps.auth, assetVersion: assets.version }));
   // The OpenAPI document and the readable reference, generated from the routes mounted above.
   app.route(
     "/",

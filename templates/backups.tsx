@@ -36,14 +36,14 @@ const enc = encodeURIComponent;
 const formatBytes = (n: number) => formatByteSize(n, "decimal");
 
 /** Milliseconds for people: `850 ms`, `12.3 s`, `4 min 5 s`. */
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-const TRIGGER_LABELS: Record<string, string> = {
+export const TRIGGER_LABELS: Record<string, string> = {
   scheduled: "scheduled",
   change: "after a change",
   manual: "manual",
@@ -54,7 +54,7 @@ const TRIGGER_LABELS: Record<string, string> = {
 };
 
 /** A time shown in the viewer's zone by static/app.js, UTC until then, with a relative hint. */
-function LocalTime(props: { iso: string }) {
+export function LocalTime(props: { iso: string }) {
   return (
     <span class="when">
       <time datetime={props.iso} data-local>
@@ -620,6 +620,9 @@ export function BackupStatusCard(props: { status: ScheduleStatus }) {
         )}
         {status.offsite && <OffsiteLine offsite={status.offsite} />}
       </ul>
+      <p>
+        <a href="/admin/runs">Run history</a> <span class="muted">— every backup and import, with results and errors</span>
+      </p>
     </section>
   );
 }

@@ -29,6 +29,7 @@ function navFor(viewer: Viewer | null | undefined): NavItem[] {
   if (viewer.role !== "admin") return [{ href: "/account", label: "My account" }];
   return [
     { href: "/admin/backups", label: "Backups" },
+    { href: "/admin/runs", label: "Runs" },
     { href: "/admin/users", label: "Users" },
     { href: "/api/docs", label: "API" },
   ];

@@ -28,6 +28,7 @@ import type { LifeboatContent } from "../db/lifeboat-tables.ts";
 import { exportViaClient } from "../db/drivers/client-driver.ts";
 import { quoteIdent } from "../dump/writer.ts";
 import { backupKindOf } from "./kind.ts";
+import { createRunHistory, recordRuns, type RunQuery, type RunRecord } from "./run-history.ts";
 import { pageOfBackups, type BackupListQuery, type BackupPage } from "./list-query.ts";
 import { fileHandleStream } from "../dump/file-stream.ts";
 import { sniffDump, type DumpHeader } from "../dump/reader.ts";
@@ -80,6 +81,8 @@ export interface BackupEngineDeps {
   offsiteRetryDelaysMs?: readonly number[];
   /** The scrypt cost Lifeboat hashes passwords with (default `CURRENT_SCRYPT`); restored hashes must use exactly it. */
   scrypt?: ScryptParams;
+  /** Where finished backups and imports are recorded (see run-history.ts); without it `listRuns` finds none. */
+  runHistoryFile?: string;
 }
 
 /** The backup folder's size and the room left on its disk. */
@@ -237,6 +240,8 @@ export interface BackupEngine {
   activity(): EngineActivity | null;
   /** The last backup and import outcome of this process. */
   lastResults(): EngineResults;
+  /** Finished backups and imports (every trigger, this process and earlier ones), newest first. */
+  listRuns(query?: RunQuery): Promise<{ runs: RunRecord[]; kept: number }>;
   /** Every finished backup, import and deletion. Listeners run after the files are in place. */
   readonly events: EventBus<BackupEngineEvent>;
   /** Removes temp files left by processes that are gone (run at start). */
@@ -320,6 +325,8 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     identities ??= file ? loadIdentities(file) : Promise.resolve([]);
     return identities;
   };
+  const runHistory = deps.runHistoryFile ? createRunHistory({ file: deps.runHistoryFile, logger }) : null;
+  if (runHistory) recordRuns(events, runHistory);
   let current: EngineActivity | null = null;
   let currentJob: Promise<unknown> | null = null;
   /** The backup being restored right now; it cannot be deleted meanwhile. */
@@ -1202,6 +1209,8 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
     lastResults: () => ({ backup: results.backup, import: results.import }),
 
+    listRuns: (query) => (runHistory ? runHistory.list(query) : Promise.resolve({ runs: [], kept: 0 })),
+
     cleanupTemporaryFiles: () => storage.cleanup(),
 
     stopForShutdown,
@@ -1213,6 +1222,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       await currentJob?.catch(() => {});
       await Promise.allSettled([...background]);
       await Promise.all([workers.close(), processes.close()]);
+      await runHistory?.settled();
     },
   };
   return engine;

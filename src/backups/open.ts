@@ -1,4 +1,5 @@
 import fs from "node:fs/promises";
+import path from "node:path";
 import type { Client } from "@libsql/client";
 import type { Clock, Timers } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -58,6 +59,8 @@ export async function openBackupEngine(options: OpenBackupEngineOptions): Promis
     timers: options.offsite?.timers ?? options.timers,
     ...(options.offsite?.retryDelaysMs ? { offsiteRetryDelaysMs: options.offsite.retryDelaysMs } : {}),
     ...(options.scrypt ? { scrypt: options.scrypt } : {}),
+    // Beside the database, not in the backup folder: one history per instance, outside what a restore replaces.
+    runHistoryFile: path.join(config.dataDir, "run-history.jsonl"),
   });
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -81,13 +81,14 @@ describe("accessibility, checked by axe-core on every page at 1280 and 375 px in
     expect(found).toEqual([]);
   }, PAGE_TIMEOUT);
 
-  it("overview, users, account and API reference", async () => {
+  it("overview, users, run history, account and API reference", async () => {
     const page = await fresh();
     await signIn(page, served.url, ADMIN);
     const found: string[] = [];
     for (const [path, label] of [
       ["/admin", "overview"],
       ["/admin/users", "users"],
+      ["/admin/runs", "runs"],
       ["/account", "account"],
       ["/api/docs", "api-docs"],
     ] as const) {
