@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { afterEach } from "vitest";
+import { afterEachTest } from "./cleanup.ts";
 import type { TestLifeboat } from "./app.ts";
 import { tempDir } from "./temp.ts";
 
@@ -26,7 +26,7 @@ const RESULTS_DIR = path.resolve("test-results");
 
 const cleanups: (() => Promise<unknown>)[] = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
