@@ -122,6 +122,7 @@ export async function openBrowser(options: { bypassCSP?: boolean } = {}): Promis
 export async function screenshot(page: Page, name: string): Promise<string> {
   await fs.mkdir(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // A full page of the API reference at 375 px is tall: under load, encoding it takes longer than Playwright's default 30 s.
+  await page.screenshot({ path: file, fullPage: true, timeout: 180_000 });
   return file;
 }
