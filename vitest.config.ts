@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./test/support/sequencer.ts";
 
 export default defineConfig({
   test: {
@@ -13,6 +14,8 @@ export default defineConfig({
     // runs after every test of every file through the setup file.
     isolate: false,
     setupFiles: ["test/support/setup.ts"],
+    // The longest files start first, also without the durations of a previous run.
+    sequence: { sequencer: LongestFirst },
     // A skipped test in CI is a failure: refuse .only and report skips loudly.
     allowOnly: false,
   },
