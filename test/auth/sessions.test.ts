@@ -195,3 +195,39 @@ describe("an admin signs a user out everywhere", () => {
     expect(await tokenWorks(lb, await loginToken(lb, "wendy", PW))).toBe(true);
   });
 });
+
+describe("a restore and ended sessions", () => {
+  it("restoring a backup taken before sign-outs does not revive them, nor take the backup's own records", async () => {
+    const lb = await bootWithAdmin();
+    const id = await createUser(lb, "wendy", PW);
+    const admin = await loginToken(lb, ADMIN.username, ADMIN.password);
+    const signedOutLater = await loginToken(lb, ADMIN.username, ADMIN.password);
+    const wendy = await loginToken(lb, "wendy", PW);
+    // The backup carries a record of its own: this token was signed out before it was taken.
+    const early = await loginToken(lb, ADMIN.username, ADMIN.password);
+    await lb.app.request("/api/auth/logout", { method: "POST", headers: bearer(early) });
+    const [earlyRecord] = await rows(lb, "SELECT * FROM lifeboat_revoked_tokens");
+    const backup = await lb.app.request("/api/backups", { method: "POST", headers: bearer(admin) });
+    expect(backup.status).toBe(201);
+    const { name } = (await backup.json()) as { name: string };
+    // After the backup: one token signed out, wendy signed out everywhere, and the early record gone
+    // (as an expired one would be).
+    await lb.app.request("/api/auth/logout", { method: "POST", headers: bearer(signedOutLater) });
+    await lb.app.request(`/api/users/${id}/revoke-sessions`, { method: "POST", headers: bearer(admin) });
+    await lb.db.execute({ sql: "DELETE FROM lifeboat_revoked_tokens WHERE token_hash = ?", args: [String(earlyRecord!.token_hash)] });
+    const live = await rows(lb, "SELECT * FROM lifeboat_revoked_tokens ORDER BY token_hash");
+    const epochs = await rows(lb, "SELECT * FROM lifeboat_session_epochs");
+
+    const restored = await lb.app.request(`/api/backups/${name}/import`, { method: "POST", headers: bearer(admin) });
+    expect(restored.status).toBe(200);
+
+    expect(await tokenWorks(lb, admin)).toBe(true);
+    expect(await tokenWorks(lb, signedOutLater)).toBe(false);
+    expect(await tokenWorks(lb, wendy)).toBe(false);
+    // The records are the ones from before the restore, not the backup's.
+    expect(await rows(lb, "SELECT * FROM lifeboat_revoked_tokens ORDER BY token_hash")).toEqual(live);
+    expect(await rows(lb, "SELECT * FROM lifeboat_session_epochs")).toEqual(epochs);
+    expect(live).not.toContainEqual(earlyRecord);
+  });
+});
+
