@@ -39,7 +39,7 @@ describe("npm run lifeboat", { timeout: 180_000 }, () => {
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/restores cleanly/);
     expect(verify.stdout).toMatch(/matches the recorded one/);
-    expect(verify.stdout).toMatch(/17 tables/);
+    expect(verify.stdout).toMatch(/19 tables/);
 
     const db = new Database(dbPath);
     db.exec("DELETE FROM big; DROP VIEW v2;");
@@ -47,7 +47,7 @@ describe("npm run lifeboat", { timeout: 180_000 }, () => {
     const imported = await runCli(["import", name], env);
     expect(imported.stderr).toBe("");
     expect(imported.code).toBe(0);
-    expect(imported.stdout).toMatch(new RegExp(`Imported ${name.replace(/\./g, "\\.")}: 17 tables`));
+    expect(imported.stdout).toMatch(new RegExp(`Imported ${name.replace(/\./g, "\\.")}: 19 tables`));
     expect(imported.stdout).toMatch(/Safety backup of the previous database: lifeboat-\d{8}-\d{6}-pre-import(-\d+)?\.sql/);
     expect(contentDiff(readContent(dbPath), before)).toEqual([]);
     expect((await fs.readdir(backupDir)).filter((f) => f.startsWith("."))).toEqual([]);
@@ -62,7 +62,7 @@ describe("npm run lifeboat", { timeout: 180_000 }, () => {
 
     const verify = await runCli(["verify", file, "--json"], env);
     expect(verify.code).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, tables: 17, header: { trigger: "manual" } });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, tables: 19, header: { trigger: "manual" } });
 
     const imported = await runCli(["import", file], env);
     expect(imported.code).toBe(0);
