@@ -49,7 +49,7 @@ export interface ActiveUser {
 }
 
 /** A signed-in token or cookie being ended: its `jti`, whose it is, and when it would expire anyway. */
-export interface EndedToken {
+interface EndedToken {
   jti: string;
   userId: number;
   expiresAt: Date;
