@@ -83,6 +83,35 @@ function RunRow(props: { run: RunRecord }) {
   );
 }
 
+type Options = readonly (readonly [value: string, label: string])[];
+const KIND_OPTIONS: Options = [
+  ["", "Backups and imports"],
+  ["backup", "Backups"],
+  ["import", "Imports"],
+];
+const TRIGGER_OPTIONS: Options = [["", "Any"], ...BACKUP_TRIGGERS.map((t) => [t, TRIGGER_LABELS[t] ?? t] as const)];
+const RESULT_OPTIONS: Options = [
+  ["", "Any"],
+  ["ok", "Succeeded"],
+  ["failed", "Failed"],
+];
+
+/** One labelled select of the filter; `""` is "no filter". */
+function FilterSelect(props: { id: string; name: string; label: string; value: string | undefined; options: Options }) {
+  return (
+    <div>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name}>
+        {props.options.map(([value, label]) => (
+          <option value={value} selected={(props.value ?? "") === value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 /** The filter; changing it fetches the table again (and the URL follows, so it can be shared). */
 function RunControls(props: { query: RunQuery }) {
   const q = props.query;
@@ -101,47 +130,9 @@ function RunControls(props: { query: RunQuery }) {
       role="search"
       aria-label="Filter runs"
     >
-      <div>
-        <label for="runs-kind">Kind</label>
-        <select id="runs-kind" name="kind">
-          <option value="" selected={!q.kind}>
-            Backups and imports
-          </option>
-          <option value="backup" selected={q.kind === "backup"}>
-            Backups
-          </option>
-          <option value="import" selected={q.kind === "import"}>
-            Imports
-          </option>
-        </select>
-      </div>
-      <div>
-        <label for="runs-trigger">Trigger</label>
-        <select id="runs-trigger" name="trigger">
-          <option value="" selected={!q.trigger}>
-            Any
-          </option>
-          {BACKUP_TRIGGERS.map((t) => (
-            <option value={t} selected={q.trigger === t}>
-              {TRIGGER_LABELS[t] ?? t}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label for="runs-result">Result</label>
-        <select id="runs-result" name="result">
-          <option value="" selected={!q.result}>
-            Any
-          </option>
-          <option value="ok" selected={q.result === "ok"}>
-            Succeeded
-          </option>
-          <option value="failed" selected={q.result === "failed"}>
-            Failed
-          </option>
-        </select>
-      </div>
+      <FilterSelect id="runs-kind" name="kind" label="Kind" value={q.kind} options={KIND_OPTIONS} />
+      <FilterSelect id="runs-trigger" name="trigger" label="Trigger" value={q.trigger} options={TRIGGER_OPTIONS} />
+      <FilterSelect id="runs-result" name="result" label="Result" value={q.result} options={RESULT_OPTIONS} />
       <noscript>
         <button type="submit">Apply</button>
       </noscript>

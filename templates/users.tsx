@@ -124,6 +124,21 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
           </button>
           <button
             type="button"
+            class="secondary"
+            hx-post={`${url}/revoke-sessions`}
+            hx-confirm={
+              isSelf
+                ? "Sign yourself out everywhere else? Your other browsers and API tokens stop working; this browser stays signed in."
+                : `Sign ${u.username} out everywhere? Their browser sessions and API tokens stop working at once; they can sign in again.`
+            }
+            data-action="revoke-sessions"
+            aria-label={`Sign ${u.username} out everywhere`}
+            {...rowTarget}
+          >
+            Sign out everywhere
+          </button>
+          <button
+            type="button"
             class="danger"
             hx-delete={url}
             hx-confirm={`Delete user ${u.username}? They will no longer be able to sign in. This cannot be undone.`}
@@ -216,6 +231,7 @@ const ACTION_TEXT: Record<string, string> = {
   "user.disable": "disabled",
   "user.enable": "enabled",
   "user.delete": "deleted",
+  "user.sessions": "ended all sessions of",
 };
 
 function describe(e: AuditEntry): string {

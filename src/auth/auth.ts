@@ -74,6 +74,12 @@ export interface Auth {
   verifyBearer(token: string): Promise<Principal>;
   /** The principal behind a session cookie, or null when it is invalid, expired or revoked. */
   verifySession(token: string): Promise<Principal | null>;
+  /**
+   * Ends one of Lifeboat's own tokens or session cookies on the server (sign
+   * out): it is refused from then on, by every instance sharing the database.
+   * Returns false when `token` is not one that could still be used (nothing to end).
+   */
+  signOut(token: string, kind: TokenKind): Promise<boolean>;
   /** A signed-in user changes their own password; wrong current passwords count as failed logins. */
   changeOwnPassword(
     principal: Principal,
@@ -102,7 +108,13 @@ export function createAuth(deps: AuthDeps): Auth {
   function issue(kind: TokenKind, active: ActiveUser, ttlSeconds: number): Promise<IssuedToken> {
     return signLocalToken(
       secret,
-      { sub: String(active.user.id), name: active.user.username, role: active.user.role, cv: active.credentialVersion },
+      {
+        sub: String(active.user.id),
+        name: active.user.username,
+        role: active.user.role,
+        cv: active.credentialVersion,
+        se: active.sessionEpoch,
+      },
       { kind, issuer: config.jwt.issuer, audience: audienceOf(kind), ttlSeconds, now: clock.now() },
     );
   }
@@ -119,6 +131,9 @@ export function createAuth(deps: AuthDeps): Auth {
     if (!active) throw new UnauthorizedError("The account behind this token no longer exists or is disabled.");
     if (active.credentialVersion !== claims.cv) {
       throw new UnauthorizedError("The password changed since this token was issued; log in again.");
+    }
+    if (claims.se !== active.sessionEpoch || (await users.isTokenRevoked(claims.jti))) {
+      throw new UnauthorizedError(`This ${kind === "api" ? "token" : "session"} was signed out; log in again.`);
     }
     return {
       userId: active.user.id,
@@ -172,6 +187,26 @@ export function createAuth(deps: AuthDeps): Auth {
         if (err instanceof UnauthorizedError) return null;
         throw err;
       }
+    },
+
+    async signOut(token, kind) {
+      if (tokenAlgorithm(token) !== LOCAL_ALGORITHM) return false;
+      let claims;
+      try {
+        claims = await verifyLocalToken(secret, token, {
+          kind,
+          issuer: config.jwt.issuer,
+          audience: audienceOf(kind),
+          now: clock.now(),
+        });
+      } catch (err) {
+        if (err instanceof UnauthorizedError) return false;
+        throw err;
+      }
+      const userId = Number(claims.sub);
+      await users.signOut({ jti: claims.jti, userId, expiresAt: claims.expiresAt });
+      deps.logger?.info("signed out", { username: claims.name, via: kind === "api" ? "token" : "session" });
+      return true;
     },
 
     async changeOwnPassword(principal, input, client) {

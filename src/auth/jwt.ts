@@ -32,6 +32,15 @@ export interface LocalClaims {
   role: Role;
   /** Credential version: changes when the password does, which voids the token. */
   cv: string;
+  /** Session epoch the token was issued in; "sign out everywhere" raises the user's, which voids it. */
+  se: number;
+}
+
+/** A verified token's claims plus what identifies and bounds this one token. */
+export interface VerifiedClaims extends LocalClaims {
+  /** The token's own id (`jti`), by which signing out revokes it. */
+  jti: string;
+  expiresAt: Date;
 }
 
 export interface SignOptions {
@@ -53,7 +62,7 @@ export async function signLocalToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(options.now.getTime() / 1000);
   const exp = iat + options.ttlSeconds;
-  const token = await new SignJWT({ name: claims.name, role: claims.role, cv: claims.cv })
+  const token = await new SignJWT({ name: claims.name, role: claims.role, cv: claims.cv, se: claims.se })
     .setProtectedHeader({ alg: LOCAL_ALGORITHM, typ: TOKEN_TYPES[options.kind] })
     .setSubject(claims.sub)
     .setIssuer(options.issuer)
@@ -74,29 +83,44 @@ export interface VerifyOptions {
 
 /**
  * Verifies a Lifeboat token: HS256 only (so `alg: none` or a swapped algorithm
- * never passes), `exp` required, issuer, audience and `typ` checked, 30 s skew.
- * Throws `UnauthorizedError`.
+ * never passes), `exp` and `jti` required, issuer, audience and `typ` checked,
+ * 30 s skew. A token without `se` (issued before session epochs existed) is
+ * of epoch 0. Throws `UnauthorizedError`.
  */
-export async function verifyLocalToken(key: Uint8Array, token: string, options: VerifyOptions): Promise<LocalClaims> {
+export async function verifyLocalToken(key: Uint8Array, token: string, options: VerifyOptions): Promise<VerifiedClaims> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: [LOCAL_ALGORITHM],
       issuer: options.issuer,
       audience: options.audience,
       typ: TOKEN_TYPES[options.kind],
-      requiredClaims: ["exp", "sub"],
+      requiredClaims: ["exp", "sub", "jti"],
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: options.now,
     });
+    const se = payload.se ?? 0;
     if (
       typeof payload.sub !== "string" ||
       typeof payload.name !== "string" ||
       (payload.role !== "admin" && payload.role !== "user") ||
-      typeof payload.cv !== "string"
+      typeof payload.cv !== "string" ||
+      typeof payload.jti !== "string" ||
+      typeof payload.exp !== "number" ||
+      typeof se !== "number" ||
+      !Number.isSafeInteger(se) ||
+      se < 0
     ) {
       throw new UnauthorizedError("Invalid token");
     }
-    return { sub: payload.sub, name: payload.name, role: payload.role, cv: payload.cv };
+    return {
+      sub: payload.sub,
+      name: payload.name,
+      role: payload.role,
+      cv: payload.cv,
+      se,
+      jti: payload.jti,
+      expiresAt: new Date(payload.exp * 1000),
+    };
   } catch (err) {
     throw toUnauthorized(err);
   }

@@ -17,12 +17,9 @@ const BEARER_RE = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
 export async function identify(c: Context<AppEnv>, auth: Auth): Promise<Principal | null> {
   const known = c.get("principal");
   if (known) return known;
-  const header = c.req.header("Authorization");
-  // Other schemes (e.g. Basic from a proxy's own login in front of Lifeboat) are not ours: ignore them.
-  if (header !== undefined && /^Bearer(\s|$)/i.test(header)) {
-    const m = BEARER_RE.exec(header);
-    if (!m) throw new UnauthorizedError('Send the token as "Authorization: Bearer <token>".');
-    const principal = await auth.verifyBearer(m[1]!);
+  const bearer = bearerToken(c);
+  if (bearer !== undefined) {
+    const principal = await auth.verifyBearer(bearer);
     c.set("principal", principal);
     return principal;
   }
@@ -36,6 +33,19 @@ export async function identify(c: Context<AppEnv>, auth: Auth): Promise<Principa
     clearSessionCookie(c, auth.cookiePolicy);
   }
   return null;
+}
+
+/**
+ * The token of an `Authorization: Bearer` header, or undefined without one.
+ * Other schemes (e.g. Basic from a proxy's own login in front of Lifeboat) are
+ * not ours and count as none; a malformed Bearer header is a 401.
+ */
+export function bearerToken(c: Context): string | undefined {
+  const header = c.req.header("Authorization");
+  if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return undefined;
+  const m = BEARER_RE.exec(header);
+  if (!m) throw new UnauthorizedError('Send the token as "Authorization: Bearer <token>".');
+  return m[1]!;
 }
 
 /**

@@ -33,6 +33,14 @@ export interface LifeboatContent {
   schemaVersion: number | null;
 }
 
+/**
+ * Lifeboat's tables that record live state of this deployment rather than
+ * data: which tokens were signed out, and each user's session epoch (migration
+ * 0004). A restore never takes them from the backup — that would revive
+ * sessions ended since it was taken — but keeps them as they are.
+ */
+export const LIVE_TABLES: readonly string[] = ["lifeboat_revoked_tokens", "lifeboat_session_epochs"];
+
 /** True for a name Lifeboat reserves (`lifeboat_…`, any letter case). */
 export function isLifeboatName(name: string): boolean {
   return /^lifeboat_/i.test(name);

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.ts";
 import type { Auth } from "../auth/auth.ts";
-import { landingPathFor, optionalAuth, principalOf, requireAuth, safeNextPath, viewerOf } from "../auth/middleware.ts";
-import { clearSessionCookie, startSession } from "../auth/session.ts";
-import { TooManyRequestsError, UnauthorizedError } from "../errors.ts";
+import { bearerToken, landingPathFor, optionalAuth, principalOf, requireAuth, safeNextPath, viewerOf } from "../auth/middleware.ts";
+import { clearSessionCookie, readSessionCookie, startSession } from "../auth/session.ts";
+import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from "../errors.ts";
 import { showErrorsAs } from "../http/errors.tsx";
 import { ADMIN_SECURITY, createDocumentedRoutes, errorResponses, jsonBody, jsonOnly, jsonResponse, PUBLIC } from "../http/openapi.ts";
 import { isHtmx } from "../http/render.tsx";
@@ -71,6 +71,19 @@ const meRoute = createRoute({
   responses: { 200: jsonResponse(MeSchema, "The signed-in identity"), ...errorResponses(401) },
 });
 
+const logoutRoute = createRoute({
+  method: "post",
+  path: "/api/auth/logout",
+  operationId: "logout",
+  tags,
+  security: ADMIN_SECURITY,
+  "x-role": "any",
+  summary: "Sign out: end this token (or this browser session) on the server",
+  description:
+    "The token sent (or, from a browser, its session cookie) is refused from then on, by every instance. Tokens from an external identity provider cannot be ended here (403).",
+  responses: { 204: { description: "Signed out" }, ...errorResponses(401, 403) },
+});
+
 const changePasswordRoute = createRoute({
   method: "post",
   path: "/api/account/password",
@@ -111,6 +124,21 @@ export function authRoutes(opts: AuthRoutesOptions) {
     );
   });
 
+  routes.openapi({ ...logoutRoute, middleware: [signedIn] }, async (c) => {
+    const p = principalOf(c);
+    if (p.via === "external-token") {
+      throw new ForbiddenError("This token comes from your identity provider; Lifeboat cannot end it. It stops working when it expires.");
+    }
+    const bearer = bearerToken(c);
+    if (bearer !== undefined) await auth.signOut(bearer, "api");
+    else {
+      await auth.signOut(readSessionCookie(c)!, "session");
+      clearSessionCookie(c, auth.cookiePolicy);
+    }
+    c.header("Cache-Control", "no-store");
+    return c.body(null, 204);
+  });
+
   routes.openapi({ ...changePasswordRoute, middleware: [signedIn, jsonOnly] }, async (c) => {
     await auth.changeOwnPassword(principalOf(c), c.req.valid("json"), auth.clientAddress(c));
     return c.body(null, 204);
@@ -142,7 +170,11 @@ export function authRoutes(opts: AuthRoutesOptions) {
     return c.redirect(destination, 303);
   });
 
-  routes.post("/logout", (c) => {
+  routes.post("/logout", async (c) => {
+    // Ended on the server first: a copy of the cookie (another tab, a stolen one) stops working too.
+    // If that write fails the error is shown and the cookie kept, so signing out can be retried.
+    const session = readSessionCookie(c);
+    if (session) await auth.signOut(session, "session");
     clearSessionCookie(c, auth.cookiePolicy);
     c.header("Cache-Control", "no-store");
     if (isHtmx(c)) {

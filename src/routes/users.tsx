@@ -52,6 +52,7 @@ const USER_CHANGE_ACTIONS = [
   "user.disable",
   "user.enable",
   "user.delete",
+  "user.sessions",
 ] as const satisfies readonly UserChangeAction[];
 
 const AuditEntrySchema = z
@@ -154,6 +155,19 @@ const deleteUserRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });
 
+const revokeSessionsRoute = createRoute({
+  method: "post",
+  path: "/api/users/{id}/revoke-sessions",
+  operationId: "revokeUserSessions",
+  tags,
+  security,
+  summary: "Sign a user out everywhere: end all their sessions and API tokens",
+  description:
+    "Every browser session and API token the user holds is refused from then on, by every instance; they can sign in again. Audited as `user.sessions`.",
+  request: userParams,
+  responses: { 200: jsonResponse(UserSchema, "The user, now signed out everywhere"), ...errorResponses(400, 401, 403, 404) },
+});
+
 const auditRoute = createRoute({
   method: "get",
   path: "/api/audit",
@@ -201,6 +215,8 @@ export function userRoutes(opts: UserRoutesOptions) {
     await users.deleteUser(actor(c), c.req.valid("param").id);
     return c.body(null, 204);
   });
+
+  routes.openapi(revokeSessionsRoute, async (c) => c.json(await users.endSessions(actor(c), c.req.valid("param").id), 200));
 
   routes.openapi(auditRoute, async (c) =>
     c.json({ entries: await users.listAudit({ limit: c.req.valid("query").limit ?? 100 }) }, 200),
@@ -257,6 +273,20 @@ export function userRoutes(opts: UserRoutesOptions) {
       if (active) await startSession(c, opts.auth, active);
     }
     return changeFragment(c, <UserRow user={user} viewer={viewerOf(c)!} />, describeChange(user, change));
+  });
+
+  routes.post("/admin/users/:id/revoke-sessions", validate("param", userIdSchema), async (c) => {
+    const user = await users.endSessions(actor(c), c.req.valid("param").id);
+    const me = principalOf(c);
+    let message = `Signed ${user.username} out everywhere: their sessions and API tokens no longer work.`;
+    if (me.via === "session" && me.userId === user.id) {
+      // Like resetting their own password: this browser stays signed in, every other one is out.
+      const active = await users.findActiveUser(user.id);
+      if (active) await startSession(c, opts.auth, active);
+      message = "You were signed out everywhere else: your other sessions and API tokens no longer work.";
+    }
+    if (!isHtmx(c)) return c.redirect("/admin/users", 303);
+    return changeFragment(c, <UserRow user={user} viewer={viewerOf(c)!} />, message);
   });
 
   routes.delete("/admin/users/:id", validate("param", userIdSchema), async (c) => {

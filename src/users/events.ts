@@ -6,7 +6,9 @@ export type UserChangeAction =
   | "user.password"
   | "user.disable"
   | "user.enable"
-  | "user.delete";
+  | "user.delete"
+  /** An admin ended every session and API token of a user. */
+  | "user.sessions";
 
 /**
  * Emitted once per committed mutation of the user database, never for a failed

@@ -10,6 +10,7 @@ import type { Logger } from "../logger.ts";
 import type { UserChangeAction, UserChangeEvent } from "./events.ts";
 import { createPasswordHasher, generatePassword, type ScryptParams } from "./password.ts";
 import { assertStrongPassword, weakPasswordReason } from "./password-strength.ts";
+import { isTokenRevoked, raiseSessionEpoch, revokeToken, SESSION_EPOCH_COLUMN } from "./sessions.ts";
 import {
   changePasswordSchema,
   createUserSchema,
@@ -40,6 +41,18 @@ export interface ActiveUser {
    * a password change or reset makes every earlier one stop working.
    */
   credentialVersion: string;
+  /**
+   * Raised by "sign out everywhere"; tokens carry the epoch they were issued
+   * in, and one from an earlier epoch no longer works.
+   */
+  sessionEpoch: number;
+}
+
+/** A signed-in token or cookie being ended: its `jti`, whose it is, and when it would expire anyway. */
+interface EndedToken {
+  jti: string;
+  userId: number;
+  expiresAt: Date;
 }
 
 /** One line of the audit trail: who changed which user, how, when. */
@@ -102,6 +115,18 @@ export interface UserService {
   authenticate(username: string, password: string): Promise<ActiveUser | null>;
   /** The user with this id if it exists and is enabled (checked on every authenticated request). */
   findActiveUser(id: number): Promise<ActiveUser | null>;
+  /** True when the token with this `jti` was signed out (one indexed lookup; checked on every request). */
+  isTokenRevoked(jti: string): Promise<boolean>;
+  /**
+   * Signs one token or session cookie out on the server, for every instance
+   * sharing the database. Not audited (like signing in); drops expired records.
+   */
+  signOut(token: EndedToken): Promise<void>;
+  /**
+   * Ends every session and API token of a user (raises their session epoch).
+   * Event `user.sessions`, audited like every admin change.
+   */
+  endSessions(actor: Actor, id: number): Promise<User>;
   /**
    * On a database without users, creates the first admin from ADMIN_USERNAME /
    * ADMIN_PASSWORD, or with a generated password printed once to the log.
@@ -129,8 +154,8 @@ function fingerprint(passwordHash: string): string {
   return createHash("sha256").update(passwordHash).digest("base64url").slice(0, 16);
 }
 
-function toActive(row: Row): ActiveUser {
-  return { user: toUser(row), credentialVersion: fingerprint(String(row.password_hash)) };
+function toActive(row: Row, sessionEpoch = Number(row.session_epoch ?? 0)): ActiveUser {
+  return { user: toUser(row), credentialVersion: fingerprint(String(row.password_hash)), sessionEpoch };
 }
 
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -294,6 +319,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
           ],
         });
         const after = toUser(rs.rows[0]!);
+        // A disabled account's sessions end for good: enabling it again does not bring them back.
+        if (after.disabled && !before.disabled) await raiseSessionEpoch(tx, id, at);
         const action: UserChangeAction =
           changed.length > 1
             ? "user.update"
@@ -312,10 +339,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
 
     async deleteUser(actor, id) {
-      return await mutate(actor, async (tx) => {
+      return await mutate(actor, async (tx, at) => {
         const user = toUser(await rowById(tx, id));
         await assertAnotherAdmin(tx, user, "deleted");
         await tx.execute({ sql: "DELETE FROM lifeboat_users WHERE id = ?", args: [id] });
+        // The epoch outlives the account, so a restore that brings it back cannot revive its sessions.
+        await raiseSessionEpoch(tx, id, at);
         return { value: user, change: { action: "user.delete", target: { id, username: user.username }, details: { role: user.role } } };
       });
     },
@@ -345,8 +374,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
         if (!updated) {
           throw new ConflictError("Your password or account was changed meanwhile; sign in again and retry.");
         }
+        const epoch = await tx.execute({ sql: `SELECT ${SESSION_EPOCH_COLUMN} FROM lifeboat_users WHERE id = ?`, args: [userId] });
         return {
-          value: toActive(updated),
+          value: toActive(updated, Number(epoch.rows[0]!.session_epoch)),
           change: { action: "user.password", target: { id: userId, username }, details: { changed: ["password"], self: true } },
         };
       });
@@ -354,7 +384,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async authenticate(username, password) {
       const rs = await db.execute({
-        sql: `SELECT ${USER_COLUMNS} FROM lifeboat_users WHERE username = ?`,
+        sql: `SELECT ${USER_COLUMNS}, ${SESSION_EPOCH_COLUMN} FROM lifeboat_users WHERE username = ?`,
         args: [username],
       });
       const row = rs.rows[0];
@@ -369,10 +399,35 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
 
     async findActiveUser(id) {
-      const rs = await db.execute({ sql: `SELECT ${USER_COLUMNS} FROM lifeboat_users WHERE id = ?`, args: [id] });
+      const rs = await db.execute({ sql: `SELECT ${USER_COLUMNS}, ${SESSION_EPOCH_COLUMN} FROM lifeboat_users WHERE id = ?`, args: [id] });
       const row = rs.rows[0];
       if (!row || Number(row.disabled) === 1) return null;
       return toActive(row);
+    },
+
+    isTokenRevoked: (jti) => isTokenRevoked(db, jti),
+
+    async signOut(token) {
+      await writeGate.run(async () => {
+        const tx = await db.transaction("write");
+        try {
+          await revokeToken(tx, token, clock.now());
+          await tx.commit();
+        } catch (err) {
+          if (!tx.closed) await tx.rollback();
+          throw err;
+        } finally {
+          tx.close();
+        }
+      });
+    },
+
+    async endSessions(actor, id) {
+      return mutate(actor, async (tx, at) => {
+        const user = toUser(await rowById(tx, id));
+        const epoch = await raiseSessionEpoch(tx, id, at);
+        return { value: user, change: { action: "user.sessions", target: { id, username: user.username }, details: { epoch } } };
+      });
     },
 
     async ensureFirstAdmin(admin, logger) {

@@ -287,10 +287,14 @@ describe("uploads", () => {
 describe("Lifeboat's own tables on import", () => {
   it("migrates a dump from an older Lifeboat forward, in the same transaction", async () => {
     const t = await makeEngine({ corpus: { bigRows: 10 } });
-    exec(t.dbPath, "DELETE FROM lifeboat_migrations WHERE version = 3; DROP TABLE lifeboat_scheduled_runs;");
+    // A Lifeboat of schema version 2: the tables of migrations 3 (schedule) and 4 (sessions) are not there yet.
+    exec(
+      t.dbPath,
+      "DELETE FROM lifeboat_migrations WHERE version >= 3; DROP TABLE lifeboat_scheduled_runs; DROP TABLE lifeboat_revoked_tokens; DROP TABLE lifeboat_session_epochs;",
+    );
     const b = await t.engine.createBackup({ trigger: "manual" });
     const result = await t.engine.importBackup(b.name, { actor: null });
-    expect(result.migrated).toEqual([3]);
+    expect(result.migrated).toEqual([3, 4]);
     const rs = await t.db.execute("SELECT version FROM lifeboat_migrations ORDER BY version");
     expect(rs.rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
     await t.db.execute("SELECT count(*) FROM lifeboat_scheduled_runs");
@@ -302,8 +306,9 @@ describe("Lifeboat's own tables on import", () => {
     const b = await t.engine.createBackup({ trigger: "manual" });
     exec(t.dbPath, "DELETE FROM lifeboat_migrations WHERE version = 999");
     const before = readContent(t.dbPath);
+    const latest = Math.max(...MIGRATIONS.map((m) => m.version));
     await expect(t.engine.importBackup(b.name, { actor: null })).rejects.toThrow(
-      /newer Lifeboat \(schema version 999; this Lifeboat knows up to 3\)/,
+      `newer Lifeboat (schema version 999; this Lifeboat knows up to ${latest})`,
     );
     expect(contentDiff(readContent(t.dbPath), before)).toEqual([]);
   });
@@ -356,7 +361,10 @@ describe("Lifeboat's own tables on import", () => {
     expect(count(t.dbPath)).toBe(count(source.dbPath));
 
     const early = await makeEngine({ corpus: { bigRows: 5 }, migrations: MIGRATIONS.filter((m) => m.version === 1) });
-    exec(early.dbPath, "DROP TABLE lifeboat_users; DROP TABLE lifeboat_audit; DROP TABLE lifeboat_scheduled_runs; DELETE FROM lifeboat_migrations WHERE version > 1;");
+    exec(
+      early.dbPath,
+      "DROP TABLE lifeboat_users; DROP TABLE lifeboat_audit; DROP TABLE lifeboat_scheduled_runs; DROP TABLE lifeboat_revoked_tokens; DROP TABLE lifeboat_session_epochs; DELETE FROM lifeboat_migrations WHERE version > 1;",
+    );
     const kept = await early.engine.importFile(dump, { actor: "cli" });
     expect(kept.migrated).toEqual([]);
     const tables = (await early.db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'lifeboat%' ORDER BY name")).rows.map((r) => r.name);

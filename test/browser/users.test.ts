@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { ADMIN, bootWithAdmin } from "../support/auth.ts";
+import { ADMIN, bootWithAdmin, loginToken } from "../support/auth.ts";
 import { openBrowser, screenshot, serveLifeboat } from "../support/browser.ts";
 
 const PW = "nora's long password";
@@ -59,6 +59,17 @@ describe("users page in a real browser", () => {
     expect((await lb.users.listUsers()).find((u) => u.username === "nora")?.role).toBe("admin");
     await until(() => page.locator("#audit-list").textContent()).toContain("changed the role of nora: user → admin");
 
+    // Signing nora out everywhere asks first, then ends her sessions and tokens.
+    const noraToken = await loginToken(lb, "nora", PW);
+    page.once("dialog", (d) => {
+      expect(d.message()).toBe("Sign nora out everywhere? Their browser sessions and API tokens stop working at once; they can sign in again.");
+      void d.accept();
+    });
+    await row.getByRole("button", { name: "Sign nora out everywhere" }).click();
+    await until(() => page.locator("#status").textContent()).toContain("Signed nora out everywhere");
+    await until(() => page.locator("#audit-list").textContent()).toContain("ended all sessions of nora");
+    expect((await lb.app.request("/api/auth/me", { headers: { Authorization: `Bearer ${noraToken}` } })).status).toBe(401);
+
     // Delete asks first; saying no keeps the user.
     const dialogs: string[] = [];
     page.once("dialog", (d) => {
@@ -81,11 +92,13 @@ describe("users page in a real browser", () => {
     const shot = await screenshot(page, "users-page");
     expect((await fs.stat(shot)).size).toBeGreaterThan(10_000);
 
-    // Sign out ends the session.
+    // Sign out ends the session, on the server too: a copy of the old cookie no longer works.
+    const session = (await page.context().cookies()).find((c) => c.name === "lifeboat_session")!.value;
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${url}/login`);
     await page.goto(`${url}/admin/users`);
     expect(new URL(page.url()).pathname).toBe("/login");
+    expect((await lb.app.request("/api/auth/me", { headers: { Cookie: `lifeboat_session=${session}` } })).status).toBe(401);
 
     // No CSP violation or script error along the way (the refused login and add answered 401 and 409 on purpose).
     const expected = [

@@ -30,12 +30,14 @@ const ADMIN_ROUTES: [string, string, string?, string?][] = [
   ["GET", "/api/users/:id"],
   ["PATCH", "/api/users/:id", JSON.stringify({ role: "admin" }), "application/json"],
   ["DELETE", "/api/users/:id"],
+  ["POST", "/api/users/:id/revoke-sessions"],
   ["GET", "/api/audit"],
   ["GET", "/admin/users"],
   ["GET", "/admin"],
   ["POST", "/admin/users", `username=mallory&password=${encodeURIComponent(PW)}&role=admin`, "application/x-www-form-urlencoded"],
   ["PATCH", "/admin/users/:id", "role=admin", "application/x-www-form-urlencoded"],
   ["DELETE", "/admin/users/:id"],
+  ["POST", "/admin/users/:id/revoke-sessions"],
 ];
 
 describe("who may manage users", () => {

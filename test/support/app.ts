@@ -2,7 +2,7 @@ import { bootLifeboat, type BootOptions, type Lifeboat } from "../../src/lifeboa
 import type { Clock, Timers } from "../../src/clock.ts";
 import { TEST_PASSWORD_COST } from "./password-cost.ts";
 import { tempDir } from "./temp.ts";
-import { afterEach } from "vitest";
+import { afterEachTest } from "./cleanup.ts";
 
 const open: Lifeboat[] = [];
 
@@ -49,6 +49,6 @@ export async function bootTestLifeboat(
   return Object.assign(lifeboat, { dataDir, logs });
 }
 
-afterEach(async () => {
+afterEachTest(async () => {
   while (open.length) await open.pop()!.close();
 });

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { afterEach } from "vitest";
+import { afterEachTest } from "./cleanup.ts";
 import type { TestLifeboat } from "./app.ts";
 import { tempDir } from "./temp.ts";
 
@@ -26,7 +26,7 @@ const RESULTS_DIR = path.resolve("test-results");
 
 const cleanups: (() => Promise<unknown>)[] = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
@@ -122,6 +122,7 @@ export async function openBrowser(options: { bypassCSP?: boolean } = {}): Promis
 export async function screenshot(page: Page, name: string): Promise<string> {
   await fs.mkdir(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // A full page of the API reference at 375 px is tall: under load, encoding it takes longer than Playwright's default 30 s.
+  await page.screenshot({ path: file, fullPage: true, timeout: 180_000 });
   return file;
 }

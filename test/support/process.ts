@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { afterEach } from "vitest";
+import { afterEachTest } from "./cleanup.ts";
 
 const running: ChildProcess[] = [];
 
-afterEach(() => {
+afterEachTest(() => {
   while (running.length) {
     const child = running.pop()!;
     if (child.exitCode === null) child.kill("SIGKILL");

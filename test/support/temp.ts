@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterEach } from "vitest";
+import { afterEachTest } from "./cleanup.ts";
 
 const made: string[] = [];
 
@@ -12,10 +12,10 @@ export async function tempDir(prefix = "lifeboat-test-"): Promise<string> {
   return dir;
 }
 
-afterEach(async () => {
+afterEachTest(async () => {
   while (made.length) {
     const dir = made.pop()!;
     await fs.chmod(dir, 0o700).catch(() => {});
     await fs.rm(dir, { recursive: true, force: true });
   }
-});
+}, { last: true });

@@ -6,7 +6,7 @@ import { InvalidBackupError } from "../../errors.ts";
 import { decryptedDump, gunzipStream, openDumpFile, readDumpBatches, sniffDump, type DumpHeader, type DumpStatement } from "../../dump/reader.ts";
 import { fileHandleStream } from "../../dump/file-stream.ts";
 import { quoteIdent, quoteText, toBytes, type SqlArg } from "../../dump/writer.ts";
-import { guarded, isLifeboatName, LifeboatGuard, type LifeboatContent } from "../lifeboat-tables.ts";
+import { guarded, isLifeboatName, LIVE_TABLES, LifeboatGuard, type LifeboatContent } from "../lifeboat-tables.ts";
 import { checkLifeboatRows } from "../lifeboat-rows.ts";
 import { MIGRATIONS_TABLE, MIGRATIONS_TABLE_SQL } from "../migrations/table.ts";
 import { CURRENT_SCRYPT, type ScryptParams } from "../../users/password.ts";
@@ -252,6 +252,44 @@ async function buildLifeboatTables(conn: ApplyConnection, migrations: readonly M
   }
 }
 
+/** Where a live table's rows wait (in the connection's TEMP schema) while the import rebuilds Lifeboat's tables. */
+const asideName = (table: string) => quoteIdent(`kept_${table}`);
+
+async function tableExists(conn: ApplyConnection, schema: "main" | "temp", table: string): Promise<boolean> {
+  return Number(await scalar(conn, `SELECT count(*) FROM ${schema}.sqlite_schema WHERE type = 'table' AND name = ?1`, [table])) > 0;
+}
+
+/**
+ * Copies the rows of Lifeboat's live tables (signed-out tokens, session
+ * epochs) into TEMP tables before a `lifeboat` import drops Lifeboat's tables;
+ * `putLiveTablesBack` restores them afterwards. Inside the import's transaction,
+ * so a rollback leaves everything as it was.
+ */
+async function setLiveTablesAside(conn: ApplyConnection): Promise<void> {
+  for (const table of LIVE_TABLES) {
+    await conn.exec(`DROP TABLE IF EXISTS temp.${asideName(table)}`);
+    if (await tableExists(conn, "main", table)) {
+      await conn.exec(`CREATE TEMP TABLE ${asideName(table)} AS SELECT * FROM main.${quoteIdent(table)}`);
+    }
+  }
+}
+
+/**
+ * After the migrations brought Lifeboat's tables forward: the live tables hold
+ * exactly what they held before the import, whatever the backup carried (a
+ * database without them, e.g. verify's scratch one, ends up with them empty).
+ */
+async function putLiveTablesBack(conn: ApplyConnection): Promise<void> {
+  for (const table of LIVE_TABLES) {
+    if (!(await tableExists(conn, "main", table))) continue;
+    await conn.exec(`DELETE FROM main.${quoteIdent(table)}`);
+    if (await tableExists(conn, "temp", `kept_${table}`)) {
+      await conn.exec(`INSERT INTO main.${quoteIdent(table)} SELECT * FROM temp.${asideName(table)}`);
+      await conn.exec(`DROP TABLE temp.${asideName(table)}`);
+    }
+  }
+}
+
 /** AUTOINCREMENT counters of Lifeboat's tables, as they are now. */
 async function lifeboatSequences(conn: ApplyConnection): Promise<unknown[][]> {
   const exists = await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'");
@@ -275,6 +313,7 @@ export async function applyDump(
 ): Promise<DumpHeader | null> {
   const plain = plan.content.kind === "plain";
   const kept = plain ? await lifeboatSequences(conn) : [];
+  if (!plain) await setLiveTablesAside(conn);
   await clearDatabase(conn, { keepLifeboat: plain });
   if (!plain) await buildLifeboatTables(conn, plan.migrations, plan.content.schemaVersion ?? 0);
   let header: DumpHeader | null = null;
@@ -442,6 +481,8 @@ export async function finishImport(conn: ApplyConnection, options: FinishImportO
       }
       migrated.push(m.version);
     }
+    // Sessions ended since the backup stay ended, and its own records of them are not taken.
+    await putLiveTablesBack(conn);
     // Every row of Lifeboat's tables is checked as Lifeboat will read it.
     await checkLifeboatRows(conn, { scrypt: options.scrypt ?? CURRENT_SCRYPT, usersDefined: migrationsDefine(options.migrations, USERS_TABLE) });
   } else if (Number(await scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [USERS_TABLE])) > 0) {

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@libsql/client";
-import { afterEach } from "vitest";
+import { afterEachTest } from "../../support/cleanup.ts";
 import { createBackupEngine, type BackupEngine, type BackupEngineDeps } from "../../../src/backups/engine.ts";
 import { systemClock, type Clock } from "../../../src/clock.ts";
 import { loadConfig, type Config } from "../../../src/config.ts";
@@ -13,7 +13,7 @@ import { buildCorpus, type CorpusOptions } from "./corpus.ts";
 
 const clients: Client[] = [];
 const engines: BackupEngine[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   while (engines.length) await engines.pop()!.close();
   while (clients.length) clients.pop()!.close();
 });

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { afterEach } from "vitest";
+import { afterEachTest } from "../../support/cleanup.ts";
 import { createBackupStorage } from "../../../src/storage/folder.ts";
 import type { BackupMeta } from "../../../src/backups/types.ts";
 import { bootLifeboat, type Lifeboat } from "../../../src/lifeboat.ts";
@@ -9,7 +9,7 @@ import { tempDir } from "../../support/temp.ts";
 import { manualTime, type ManualTime } from "./manual-time.ts";
 
 const open: Lifeboat[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   while (open.length) await open.pop()!.close();
 });
 

@@ -1,10 +1,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach } from "vitest";
+import { afterEachTest } from "../../support/cleanup.ts";
 import { eventually } from "../../support/wait.ts";
 
 const servers: http.Server[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   while (servers.length) {
     const s = servers.pop()!;
     s.closeAllConnections();
