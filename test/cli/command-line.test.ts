@@ -115,10 +115,10 @@ describe("npm run lifeboat", { timeout: 180_000 }, () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(/^lifeboat/);
     }
-    const restore = await lifeboat(["restore"], env);
+    const restore = await runCli(["restore"], env);
     expect(restore.code).toBe(2);
     expect(restore.stderr).toMatch(/^lifeboat: restore needs --latest \(or use import <name> for a given backup\)/);
-    const latest = await lifeboat(["list", "--latest"], env);
+    const latest = await runCli(["list", "--latest"], env);
     expect(latest.code).toBe(2);
     expect(latest.stderr).toMatch(/^lifeboat: unknown option --latest/);
     // `npx deno task lifeboat -- list --json` hands its `--` on: skipped, the rest still read as options.
