@@ -12,22 +12,31 @@ import {
 } from "./apply-dump.ts";
 import type { MigrationSpec } from "./connection.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
+import type { LockOutcome } from "./worker-protocol.ts";
 
 /**
- * One import's write transaction, wherever it runs: in the backup worker for a
+ * One import's transaction, wherever it runs: in the backup worker for a
  * local file (raw libsql; the worker also reads the dump and writes the safety
  * backup), or on the main thread over `@libsql/client` for a remote database.
- * Created with the write lock already taken (BEGIN IMMEDIATE).
+ *
+ * A worker session opened with `lock: false` first pins a read snapshot (the
+ * safety backup reads it, writers carry on) and takes the write lock only at
+ * `lock()`; with `lock: true` (scratch databases, and every client session) it
+ * holds the write lock from the start.
  */
 export interface ImportSession {
-  /** The worker holding the transaction (local files), where the safety backup is written too. */
+  /** The worker holding the transaction (local files), where the snapshot's safety backup is written. */
   readonly worker: DbWorker | null;
   /** The validation pass over the file; touches no database. */
   validate(filePath: string, migrations: readonly MigrationSpec[], limits?: ReadLimits): Promise<ValidatedDump>;
+  /** Takes the write lock; says whether the snapshot still holds (see `LockOutcome`). */
+  lock(): Promise<LockOutcome>;
   /** Drops the current objects (Lifeboat's stay for a plain dump) and runs every statement of the file. Returns the file's header. */
   apply(filePath: string, plan: ApplyPlan): Promise<DumpHeader | null>;
-  /** Checks, Lifeboat's migrations, then COMMIT (or ROLLBACK for a dry run). */
-  finish(options: FinishImportOptions, commit: boolean): Promise<ApplyOutcome>;
+  /** Checks, Lifeboat's migrations, then COMMIT, ROLLBACK for a dry run, or neither (`null`: `commit()` follows). */
+  finish(options: FinishImportOptions, commit: boolean | null): Promise<ApplyOutcome>;
+  /** COMMIT after `finish(…, null)`; returns its milliseconds. */
+  commit(): Promise<number>;
   /** Rolls back (when not committed) and releases everything; after a commit, checkpoints the WAL first. */
   close(): Promise<void>;
 }
@@ -44,6 +53,7 @@ export async function openWorkerSession(
   dbPath: string,
   busyTimeoutMs: number,
   signal: AbortSignal,
+  options: { lock: boolean },
 ): Promise<ImportSession> {
   if (signal.aborted) throw signal.reason;
   const acquired = await processes.acquire();
@@ -58,7 +68,7 @@ export async function openWorkerSession(
   };
   try {
     if (signal.aborted) throw signal.reason;
-    await w.call({ op: "import-open", dbPath, busyTimeoutMs });
+    await w.call({ op: "import-open", dbPath, busyTimeoutMs, lock: options.lock });
   } catch (err) {
     lease.release();
     throw err;
@@ -67,11 +77,17 @@ export async function openWorkerSession(
   return {
     worker: w,
     validate: (filePath, migrations, limits) => w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}) }),
+    lock: () => w.call<LockOutcome>({ op: "import-lock" }),
     apply: (filePath, plan) => w.call<DumpHeader | null>({ op: "import-apply", filePath, plan }),
     async finish(options, commit) {
       const outcome = await w.call<ApplyOutcome>({ op: "import-finish", options, commit });
-      committed = commit;
+      committed = commit === true;
       return outcome;
+    },
+    async commit() {
+      const ms = await w.call<number>({ op: "import-commit" });
+      committed = true;
+      return ms;
     },
     async close() {
       try {
@@ -123,13 +139,21 @@ export async function openClientSession(pool: WorkerPool, db: Client, signal: Ab
       applyDump(conn, filePath, plan, () => {
         if (signal.aborted) throw signal.reason;
       }),
+    // The client's transaction holds the write lock from the start.
+    lock: () => Promise.resolve({ unchanged: true, wal: false, waitMs: 0 }),
     async finish(options, commit) {
       const outcome = await finishImport(conn, options);
+      if (commit === null) return outcome;
       const t0 = performance.now();
       if (commit) await tx.commit();
       else await tx.rollback();
       outcome.timings.commitMs = Math.round(performance.now() - t0);
       return outcome;
+    },
+    async commit() {
+      const t0 = performance.now();
+      await tx.commit();
+      return Math.round(performance.now() - t0);
     },
     async close() {
       if (!tx.closed) await tx.rollback().catch(() => {});
