@@ -8,8 +8,13 @@
  * separate process, so a blocked event loop shows). Everything generated is
  * deleted at the end.
  *
- * Internal modes (this file starts itself as a child): `--generate <db> <bytes>`
- * and `--poll <url>`.
+ * While Lifeboat's runs go on, another process writes to the same database as
+ * an application would: one small INSERT every 20 ms with a 5 s busy timeout.
+ * The bench reports the longest time that writer could not write, beside the
+ * import's replace step (the time the import holds the write lock).
+ *
+ * Internal modes (this file starts itself as a child): `--generate <db> <bytes>`,
+ * `--poll <url>` and `--writer <db>`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -40,6 +45,7 @@ CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT N
 CREATE INDEX events_user_at ON events (user_id, at);
 CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT, n INTEGER) WITHOUT ROWID;
 CREATE TABLE notes (title TEXT, body TEXT, tags TEXT);
+CREATE TABLE bench_writes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
 `;
 
 /** One batch of rows per table; `u` is the first user id of the batch. */
@@ -113,6 +119,40 @@ async function poll(url: string): Promise<void> {
   process.disconnect();
 }
 
+// ---------------------------------------------------------------- writer (child)
+
+/**
+ * An application writing while Lifeboat works: one small INSERT every 20 ms
+ * (busy timeout 5 s). On "stop" it sends each write's window [start, end] in
+ * epoch milliseconds; a failed write's window runs on to the next success.
+ */
+async function writer(file: string): Promise<void> {
+  const db = new Database(file, { timeout: 5000 });
+  const insert = db.prepare("INSERT INTO bench_writes (at) VALUES (?)");
+  const windows: [number, number][] = [];
+  let failures = 0;
+  let pendingSince: number | null = null;
+  let stop = false;
+  process.on("message", () => (stop = true));
+  process.send!({ ready: true });
+  while (!stop) {
+    const start = Date.now();
+    try {
+      insert.run(start);
+      windows.push([pendingSince ?? start, Date.now()]);
+      pendingSince = null;
+    } catch {
+      failures++;
+      pendingSince ??= start;
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 20 - (Date.now() - start))));
+  }
+  if (pendingSince !== null) windows.push([pendingSince, Date.now()]);
+  db.close();
+  process.send!({ windows, failures });
+  process.disconnect();
+}
+
 // ---------------------------------------------------------------- the bench
 
 function self(args: string[]): ChildProcess {
@@ -128,6 +168,28 @@ function self(args: string[]): ChildProcess {
  * command's time and the process's peak RSS while it ran (sampled every 25 ms).
  */
 const SERVER_CODE = `
+const { readFileSync, readdirSync } = await import("node:fs");
+// RSS of this process and its children (the import's worker process), from /proc.
+function rssOf(pid) {
+  try {
+    const m = /VmRSS:\\s+(\\d+) kB/.exec(readFileSync("/proc/" + pid + "/status", "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch { return 0; }
+}
+function childrenOf(pid) {
+  const out = [];
+  try {
+    for (const tid of readdirSync("/proc/" + pid + "/task")) {
+      for (const c of readFileSync("/proc/" + pid + "/task/" + tid + "/children", "utf8").split(" ").filter(Boolean)) out.push(Number(c));
+    }
+  } catch {}
+  return out;
+}
+function treeRss(pid = process.pid) {
+  let sum = pid === process.pid ? process.memoryUsage.rss() : rssOf(pid);
+  for (const c of childrenOf(pid)) sum += treeRss(c);
+  return sum;
+}
 const { bootLifeboat } = await import(process.env.BENCH_LIFEBOAT);
 const { serve } = await import(process.env.BENCH_SERVER);
 const lb = await bootLifeboat({ env: process.env });
@@ -142,8 +204,8 @@ process.on("message", async (cmd) => {
     process.disconnect();
     return;
   }
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
+  let peak = treeRss();
+  const sampler = setInterval(() => (peak = Math.max(peak, treeRss())), 25);
   const t0 = performance.now();
   try {
     let value;
@@ -157,7 +219,7 @@ process.on("message", async (cmd) => {
     } else value = await lb.backups.importBackup(cmd.name, { actor: "bench" });
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
-    process.send({ ok: true, value, seconds, peakRss: Math.max(peak, process.memoryUsage.rss()) });
+    process.send({ ok: true, value, seconds, peakRss: Math.max(peak, treeRss()) });
   } catch (err) {
     clearInterval(sampler);
     process.send({ ok: false, error: String(err && err.stack || err) });
@@ -173,6 +235,9 @@ interface ServerReply {
   error?: string;
 }
 
+/** The "import steps" log entries of the measured Lifeboat, in order. */
+const importSteps: Record<string, unknown>[] = [];
+
 async function startServer(root: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number; baseRss: number }> {
   const script = path.join(root, "server.mjs");
   await fsp.writeFile(script, SERVER_CODE);
@@ -183,7 +248,23 @@ async function startServer(root: string, env: Record<string, string>): Promise<{
       BENCH_LIFEBOAT: pathToFileURL(path.resolve("dist/src/lifeboat.js")).href,
       BENCH_SERVER: import.meta.resolve("@hono/node-server"),
     },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
+  // The import's own step log (LOG_LEVEL=debug): kept for the step table; other lines pass through.
+  let rest = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    const lines = (rest + String(d)).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) {
+      let entry: { msg?: string; level?: string } | null = null;
+      try {
+        entry = JSON.parse(line) as { msg?: string; level?: string };
+      } catch {
+        // not a log line
+      }
+      if (entry?.msg === "import steps") importSteps.push(entry as unknown as Record<string, unknown>);
+      else if (entry?.level !== "debug") process.stdout.write(line + "\n");
+    }
   });
   return new Promise((resolve, reject) => {
     child.once("message", (m: { port: number; rss: number }) => resolve({ child, port: m.port, baseRss: m.rss }));
@@ -212,21 +293,38 @@ interface PhaseResult {
   rows: number;
   peakRssMb: number | null;
   healthMaxMs: number | null;
+  /**
+   * Longest time the concurrent writer could not write (ms), when one ran: its
+   * longest write, less its median write (the write's own time, fsync included).
+   */
+  writerBlockedMs: number | null;
+  writerWrites: number | null;
+  /** 1-minute load average when the run ended (the machine is shared). */
+  load: number;
 }
 
-/** Runs `work` while another process polls /healthz every 50 ms (when `url` is given). */
+/**
+ * Runs `work` while another process polls /healthz every 50 ms (when `url` is
+ * given) and, with `writeTo`, another writes to that database every 20 ms.
+ */
 async function phase(
   name: string,
   url: string | null,
   work: () => Promise<{ bytes: number; rows: number; seconds?: number; peakRss?: number }>,
+  writeTo?: string,
 ): Promise<PhaseResult> {
   const poller = url ? self(["--poll", url]) : null;
   const pollResult = poller
     ? new Promise<{ max: number; count: number; failures: number }>((resolve) => poller.once("message", resolve))
     : null;
-  if (poller) await new Promise((r) => setTimeout(r, 300)); // let it start polling
+  const app = writeTo ? self(["--writer", writeTo]) : null;
+  if (app) await new Promise((r) => app.once("message", r));
+  const writes = app ? new Promise<{ windows: [number, number][]; failures: number }>((resolve) => app.on("message", (m: { windows?: [number, number][]; failures: number }) => m.windows && resolve(m as { windows: [number, number][]; failures: number }))) : null;
+  if (poller || app) await new Promise((r) => setTimeout(r, 300)); // let them start
   const t0 = performance.now();
+  const started = Date.now();
   const out = await work();
+  const ended = Date.now();
   const seconds = out.seconds ?? (performance.now() - t0) / 1000;
   let health: number | null = null;
   if (poller) {
@@ -235,8 +333,31 @@ async function phase(
     if (r.failures > 0) throw new Error(`/healthz failed ${r.failures} times during ${name}`);
     health = r.max;
   }
-  process.stdout.write(`  ${name}: ${fmt(seconds, 2)} s\n`);
-  return { name, seconds, bytes: out.bytes, rows: out.rows, peakRssMb: out.peakRss ? mb(out.peakRss) : null, healthMaxMs: health };
+  let blocked: number | null = null;
+  let writeCount: number | null = null;
+  if (app) {
+    app.send("stop");
+    const w = await writes!;
+    const during = w.windows.filter(([a, b]) => b >= started && a <= ended);
+    const times = during.map(([a, b]) => b - a).sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)] ?? 0;
+    blocked = Math.max(0, (times.at(-1) ?? 0) - median);
+    writeCount = during.length;
+    if (w.failures > 0) process.stdout.write(`  (the writer's busy timeout expired ${w.failures} times)\n`);
+  }
+  const load = os.loadavg()[0]!;
+  process.stdout.write(`  ${name}: ${fmt(seconds, 2)} s${blocked === null ? "" : `, writer blocked at most ${blocked} ms`} (load ${fmt(load, 2)})\n`);
+  return {
+    name,
+    seconds,
+    bytes: out.bytes,
+    rows: out.rows,
+    peakRssMb: out.peakRss ? mb(out.peakRss) : null,
+    healthMaxMs: health,
+    writerBlockedMs: blocked,
+    writerWrites: writeCount,
+    load,
+  };
 }
 
 function run(cmd: string, args: string[], stdinFile?: string, stdoutFile?: string): Promise<void> {
@@ -293,6 +414,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === "--generate") return generate(args[1]!, Number(args[2]));
   if (args[0] === "--poll") return poll(args[1]!);
+  if (args[0] === "--writer") return writer(args[1]!);
   if (args[0] === "--list") return (await import("./list.ts")).benchList(Number(args[1] ?? 5000));
   const sizeArg = args.indexOf("--size");
   const target = parseSize(sizeArg >= 0 ? args[sizeArg + 1] ?? "" : "1GB");
@@ -325,7 +447,7 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${rows.toLocaleString("en")} rows, database ${fmt(mb(fs.statSync(dbFile).size), 0)} MB, in ${fmt((performance.now() - t0) / 1000, 0)} s\n`);
     const reals = realCost(dbFile);
 
-    const server = await startServer(root, env);
+    const server = await startServer(root, { ...env, LOG_LEVEL: "debug" });
     const url = `http://127.0.0.1:${server.port}/healthz`;
     const backupDir = path.join(dataDir, "backups");
     let rowsAll = rows;
@@ -338,7 +460,7 @@ async function main(): Promise<void> {
         backupName = r.value.name!;
         rowsAll = Object.values(r.value.rowCounts ?? {}).reduce((a, b) => a + b, 0);
         return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
-      }),
+      }, dbFile),
     );
     const backupFile = path.join(backupDir, backupName);
     const cliDump = path.join(root, "cli-dump.sql");
@@ -352,7 +474,7 @@ async function main(): Promise<void> {
       await phase("Lifeboat import (safety backup included)", url, async () => {
         const r = await command(server.child, { op: "import", name: backupName });
         return { bytes: fs.statSync(backupFile).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
-      }),
+      }, dbFile),
     );
     const cliDb = path.join(root, "cli-import.db");
     results.push(
@@ -368,6 +490,17 @@ async function main(): Promise<void> {
         return { bytes: fs.statSync(backupFile).size, rows: rowsAll };
       }),
     );
+    // The checks an import runs, by the sqlite3 CLI on the database it imported: the figures beside Lifeboat's.
+    const cliChecks: Record<string, number> = {};
+    for (const [name, sql] of [
+      ["integrity_check", "PRAGMA integrity_check"],
+      ["quick_check", "PRAGMA quick_check"],
+      ["foreign_key_check", "PRAGMA foreign_key_check"],
+    ] as const) {
+      const t = performance.now();
+      await run(SQLITE3, [cliDb, sql]);
+      cliChecks[name] = Math.round(performance.now() - t);
+    }
     const stopped = await stopServer(server.child);
     const maxRss = mb(stopped.maxRss);
 
@@ -425,21 +558,37 @@ async function main(): Promise<void> {
     const base = mb(server.baseRss);
     const health = Math.max(exp!.healthMaxMs!, imp!.healthMaxMs!);
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+    const lastSteps = importSteps.at(-1);
+    const lockHeld = typeof lastSteps?.lockHeldMs === "number" ? lastSteps.lockHeldMs : null;
     const lines = [
       "",
       `Lifeboat bench: ${fmt(mb(exp!.bytes), 0)} MB Lifeboat dump (${fmt(mb(dump!.bytes), 0)} MB sqlite3 .dump), ${rowsAll.toLocaleString("en")} rows`,
       `Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, Lifeboat compiled (npm run build), sqlite3 CLI ${SQLITE3}`,
       "",
-      "| Run | Time (s) | MB/s | rows/s | Peak RSS (MB) | /healthz max (ms) |",
-      "|---|---:|---:|---:|---:|---:|",
+      "| Run | Time (s) | MB/s | rows/s | Peak RSS (MB) | /healthz max (ms) | writer blocked max (ms) | load |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
       ...results.map(
         (r) =>
-          `| ${r.name} | ${fmt(r.seconds, 2)} | ${fmt(mb(r.bytes) / r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString("en")} | ${r.peakRssMb === null ? "–" : fmt(r.peakRssMb, 0)} | ${r.healthMaxMs === null ? "–" : fmt(r.healthMaxMs, 0)} |`,
+          `| ${r.name} | ${fmt(r.seconds, 2)} | ${fmt(mb(r.bytes) / r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString("en")} | ${r.peakRssMb === null ? "–" : fmt(r.peakRssMb, 0)} | ${r.healthMaxMs === null ? "–" : fmt(r.healthMaxMs, 0)} | ${r.writerBlockedMs === null ? "–" : `${r.writerBlockedMs} (${r.writerWrites} writes)`} | ${fmt(r.load, 2)} |`,
       ),
+      "",
+      "Import steps (ms; the write lock is held from lock wait to commit):",
+      "",
+      "| check file | safety backup (snapshot) | safety backup again | lock wait | apply | counts | migrations | integrity_check | foreign_key_check | wait for safety backup | commit | lock held |",
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      ...importSteps.map(
+        (s) =>
+          `| ${[s.checkMs, s.safetyBackupMs, s.safetyBackupAgainMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.integrityCheckMs, s.foreignKeyCheckMs, s.retakeWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
+      ),
+      ...importSteps.map((s) => `Safety backup: ${String(s.safetyBackup)}`),
+      `sqlite3 CLI on the database it imported: integrity_check ${cliChecks.integrity_check} ms, quick_check ${cliChecks.quick_check} ms, foreign_key_check ${cliChecks.foreign_key_check} ms (load ${fmt(os.loadavg()[0]!, 2)})`,
+      "",
+      `Writer blocked during export: ${exp!.writerBlockedMs} ms (target ≤ 250) ${exp!.writerBlockedMs! <= 250 ? "PASS" : "FAIL"}`,
+      `Writer blocked during import: ${imp!.writerBlockedMs} ms; the replace step (write lock held) took ${lockHeld} ms (target: blocked ≤ replace step) ${lockHeld !== null && imp!.writerBlockedMs! <= lockHeld ? "PASS" : "FAIL"}`,
       "",
       `Export: ${fmt(exportRatio, 2)}× the CLI's .dump throughput (target ≥ 0.6) ${exportRatio >= 0.6 ? "PASS" : "FAIL"}`,
       `Import: ${fmt(importRatio, 2)}× the CLI's .dump + import (target ≥ 0.9) ${importRatio >= 0.9 ? "PASS" : "FAIL"}`,
-      `Peak memory (RSS of the Lifeboat process) during the runs: ${fmt(peak, 0)} MB (target < 200) ${peak < 200 ? "PASS" : "FAIL"}; ${fmt(base, 0)} MB when idle, max RSS over its life ${fmt(maxRss, 0)} MB`,
+      `Peak memory (RSS of the Lifeboat process and its import worker process) during the runs: ${fmt(peak, 0)} MB (target < 200) ${peak < 200 ? "PASS" : "FAIL"}; ${fmt(base, 0)} MB when idle, max RSS over its life ${fmt(maxRss, 0)} MB`,
       `/healthz worst answer during the runs: ${fmt(health, 0)} ms (target < 250) ${health < 250 ? "PASS" : "FAIL"}`,
       `REALs (${reals.values.toLocaleString("en")} values): 17 significant digits take ${fmt(mb(reals.fullBytes), 1)} MB in ${fmt(reals.fullMs, 0)} ms ` +
         `against quote()'s ${fmt(mb(reals.quoteBytes), 1)} MB in ${fmt(reals.quoteMs, 0)} ms ` +

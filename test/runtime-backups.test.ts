@@ -1,28 +1,19 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DENO_ENTRY, startEntry } from "./support/entries.ts";
-import { freePort, waitForHttp } from "./support/process.ts";
+import { DENO_ENTRY, serveEntry } from "./support/entries.ts";
 import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
-import { tempDir } from "./support/temp.ts";
 
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 describe("backups over HTTP under Deno", () => {
   it("backs up, downloads, uploads (streamed multipart) and imports; refuses an oversized upload with 413", async () => {
-    const dataDir = await tempDir();
-    const port = await freePort();
-    const proc = startEntry(DENO_ENTRY, {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
+    const { proc, base, dataDir } = await serveEntry(DENO_ENTRY, {
       LOG_LEVEL: "warn",
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
       MAX_UPLOAD_BYTES: "1MiB",
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/healthz`, 60_000, proc);
     const login = await fetch(`${base}/api/auth/login`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },

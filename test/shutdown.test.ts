@@ -3,7 +3,7 @@ import http from "node:http";
 import path from "node:path";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
-import { DENO_ENTRY, NODE_ENTRY, startEntry, type Entry } from "./support/entries.ts";
+import { DENO_ENTRY, NODE_ENTRY, serveEntry, type Entry, type ServedEntry } from "./support/entries.ts";
 import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
 import { freePort, start, waitForHttp, type Started } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
@@ -71,23 +71,15 @@ async function login(base: string): Promise<Record<string, string>> {
   return { Authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
 
-/** Starts the server through `entry` with the first admin, no schedule and the given grace; resolves once it answers. */
-async function serve(entry: Entry, graceSeconds: number): Promise<{ dataDir: string; base: string; proc: Started }> {
-  const dataDir = await tempDir();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const proc = startEntry(entry, {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATA_DIR: dataDir,
+/** Starts the server through `entry` with the first admin, no schedule and the given grace. */
+function serve(entry: Entry, graceSeconds: number): Promise<ServedEntry> {
+  return serveEntry(entry, {
     LOG_LEVEL: "info",
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
     BACKUP_SCHEDULE: "off",
     SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
   });
-  await waitForHttp(`${base}/healthz`, 60_000, proc);
-  return { dataDir, base, proc };
 }
 
 describe.each(runtimes)("SIGTERM to the $name entry", ({ refusesNewConnections, ...entry }) => {

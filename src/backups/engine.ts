@@ -83,6 +83,8 @@ export interface BackupEngineDeps {
   scrypt?: ScryptParams;
   /** Where finished backups and imports are recorded (see run-history.ts); without it `listRuns` finds none. */
   runHistoryFile?: string;
+  /** @internal Called between an import's steps (tests write to the database there). */
+  onImportStep?: (step: "safety-backup-written") => Promise<void> | void;
 }
 
 /** The backup folder's size and the room left on its disk. */
@@ -425,8 +427,8 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
   /**
    * Writes one backup file and gives it its name. No events: the callers
-   * decide. `via`: the import's worker, whose read-only connection sees the
-   * state under the import's write lock; otherwise a worker of its own.
+   * decide. `via`: the import's worker, whose pinned snapshot is read (see
+   * `runImport`); otherwise a worker of its own.
    */
   async function writeBackup(
     trigger: BackupTrigger,
@@ -459,6 +461,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
           busyTimeoutMs: BUSY_TIMEOUT_MS,
           createdAt: createdAt.toISOString(),
           ...common,
+          ...(via ? { fromImport: true } : {}),
         };
         type Stored = DumpSummary & { size: number; sha256: string };
         stored = via ? await via.call<Stored>(request) : await workers.run((w) => w.call<Stored>(request));
@@ -610,19 +613,30 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     }
   }
 
-  /** A write transaction on the database: in the backup worker for a local file, over the client otherwise. */
+  /**
+   * The import's transaction on the database: in a backup worker process for a
+   * local file, first as a read snapshot (the write lock comes at `lock()`);
+   * over the client otherwise, with the write lock from the start. Both decrypt
+   * an age-encrypted file with the configured identities.
+   */
   const openSession = async (signal: AbortSignal): Promise<ImportSession> =>
     native
-      ? openWorkerSession(processes, config.databasePath!, BUSY_TIMEOUT_MS, signal, await keys())
+      ? openWorkerSession(processes, config.databasePath!, BUSY_TIMEOUT_MS, signal, { lock: false, identities: await keys() })
       : openClientSession(workers, client(), signal, await keys());
 
   /**
-   * The import proper, inside the engine's job. Holds the write gate and the
-   * database's write lock (BEGIN IMMEDIATE) from before the safety backup to
-   * the commit, so the safety backup is exactly the state the import
-   * replaces. Steps: the file is checked end to end (nothing touched yet);
-   * the safety backup is written; the objects are replaced; the checks run;
-   * COMMIT. Any failure rolls back and drops the safety backup (nothing changed).
+   * The import proper, inside the engine's job. The file is checked end to
+   * end first (nothing touched, nothing locked). For a local file, the safety
+   * backup is then read from a snapshot while the application keeps writing,
+   * and the write lock is taken only for the replacement: inside the
+   * snapshot's own transaction, which SQLite refuses if anything was committed
+   * since (see `LockOutcome`), so the safety backup is proven to be exactly
+   * the state the import replaces. If a write came in between, the safety
+   * backup is taken again from the state under the lock: in WAL mode while
+   * the import writes (other readers see the old state until COMMIT), and
+   * COMMIT waits for it; in rollback-journal mode before the import writes.
+   * Then the objects are replaced, the checks run, COMMIT. Any failure rolls
+   * back and drops the safety backup (nothing changed).
    */
   async function runImport(
     filePath: string,
@@ -635,43 +649,90 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     const started = clock.now();
     const elapsed = stopwatch();
     importing = source;
+    const gateOptions = { busyMessage: "Other changes to the database are still being written; try the import again in a moment." };
+    // In-process writers queue at the gate while the write lock is held: from the start over the
+    // client (which locks at once), only from `lock()` to COMMIT for a local file.
+    const whole = native ? <T>(fn: () => Promise<T>) => fn() : <T>(fn: () => Promise<T>) => deps.writeGate.run(fn, gateOptions);
+    const locked = native ? <T>(fn: () => Promise<T>) => deps.writeGate.run(fn, gateOptions) : <T>(fn: () => Promise<T>) => fn();
+    const failSafety = (err: unknown): Error => {
+      recordBackup({
+        ok: false,
+        trigger: "pre-import",
+        actor,
+        periodKey: null,
+        startedAt: started.toISOString(),
+        finishedAt: clock.now().toISOString(),
+        durationMs: elapsed(),
+        error: errorInfo(err),
+      });
+      return prefixed(err, "The safety backup failed, so nothing was imported: ");
+    };
     try {
-      const result = await deps.writeGate.run(
-        async () => {
-          const session = await openSession(signal);
-          let safetyBackup: BackupMeta | null = null;
-          let committed = false;
+      const result = await whole(async () => {
+        const session = await openSession(signal);
+        let safetyBackup: BackupMeta | null = null;
+        let retake: Promise<void> | null = null;
+        let committed = false;
+        try {
+          const checked = alreadyValidated ?? (await session.validate(filePath, migrationSpecs, limits));
+          checkBeforeApply(checked, source, expectedSha256);
+          const checkMs = elapsed();
           try {
-            const checked = alreadyValidated ?? (await session.validate(filePath, migrationSpecs, limits));
-            checkBeforeApply(checked, source, expectedSha256);
-            const checkMs = elapsed();
-            try {
-              safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
-            } catch (err) {
-              recordBackup({
-                ok: false,
-                trigger: "pre-import",
-                actor,
-                periodKey: null,
-                startedAt: started.toISOString(),
-                finishedAt: clock.now().toISOString(),
-                durationMs: elapsed(),
-                error: errorInfo(err),
-              });
-              throw prefixed(err, "The safety backup failed, so nothing was imported: ");
+            safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
+          } catch (err) {
+            throw failSafety(err);
+          }
+          let safetyDone = clock.now();
+          const safetyDoneMs = elapsed();
+          await deps.onImportStep?.("safety-backup-written");
+          return await locked(async () => {
+            const lockStart = elapsed();
+            const lock = await session.lock();
+            const steps: Record<string, number | string> = { lockWaitMs: lock.waitMs };
+            if (!lock.unchanged) {
+              // Something was committed after the snapshot: that backup is not what gets replaced.
+              const stale = safetyBackup!.name;
+              safetyBackup = null;
+              await storage.remove(stale);
+              const again = writeBackup("pre-import", actor, null).then(
+                (meta) => {
+                  safetyBackup = meta;
+                  safetyDone = clock.now();
+                  steps.safetyBackupAgainMs = elapsed() - lockStart;
+                },
+                (err: unknown) => {
+                  throw failSafety(err);
+                },
+              );
+              if (lock.wal) {
+                retake = again;
+                retake.catch(() => {}); // awaited before COMMIT (or after a failure)
+                steps.safetyBackup = "taken again while importing (a write came in after the snapshot)";
+              } else {
+                await again;
+                steps.safetyBackup = "taken again under the lock (a write came in after the snapshot)";
+              }
+            } else {
+              steps.safetyBackup = "from the snapshot (no write in between)";
             }
-            const safetyDone = clock.now();
-            const safetyDoneMs = elapsed();
+            const applyStart = elapsed();
             const header = await session.apply(filePath, { content: checked.content, migrations: migrationSpecs, limits });
             const appliedMs = elapsed();
-            const outcome = await session.finish(finishOptions(header, checked), true);
+            const outcome = await session.finish(finishOptions(header, checked), null);
+            const checkedMs = elapsed();
+            if (retake) await retake;
+            const retakeWaitMs = elapsed() - checkedMs;
+            outcome.timings.commitMs = await session.commit();
             committed = true;
             logger.debug("import steps", {
               checkMs,
               safetyBackupMs: safetyDoneMs - checkMs,
-              applyMs: appliedMs - safetyDoneMs,
-              finishMs: elapsed() - appliedMs,
+              ...steps,
+              applyMs: appliedMs - applyStart,
+              finishMs: checkedMs - appliedMs,
+              retakeWaitMs,
               ...outcome.timings,
+              lockHeldMs: elapsed() - lockStart,
             });
             // Announced once the import it protects is committed (a failed import drops it again).
             recordBackup({
@@ -682,24 +743,24 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
               startedAt: started.toISOString(),
               finishedAt: safetyDone.toISOString(),
               durationMs: safetyDoneMs,
-              backup: safetyBackup,
+              backup: safetyBackup!,
             });
-            return { safetyBackup: safetyBackup.name, outcome };
-          } catch (err) {
-            if (safetyBackup) {
-              const name = safetyBackup.name;
-              await cleanUp("remove the safety backup of a failed import", { name }, () => storage.remove(name));
-            }
-            throw err;
-          } finally {
-            // After a commit the worker checkpoints the WAL in the background (writers are not
-            // blocked by it); after a failure the rollback completes before the gate opens again.
-            if (committed) track(session.close());
-            else await session.close();
+            return { safetyBackup: safetyBackup!.name, outcome };
+          });
+        } catch (err) {
+          if (retake) await (retake as Promise<void>).catch(() => {});
+          if (safetyBackup) {
+            const name = (safetyBackup as BackupMeta).name;
+            await cleanUp("remove the safety backup of a failed import", { name }, () => storage.remove(name));
           }
-        },
-        { busyMessage: "Other changes to the database are still being written; try the import again in a moment." },
-      );
+          throw err;
+        } finally {
+          // After a commit the worker checkpoints the WAL in the background (writers are not
+          // blocked by it); after a failure the rollback completes before the gate opens again.
+          if (committed) track(session.close());
+          else await session.close();
+        }
+      });
       const finished = clock.now();
       const importResult: ImportResult = {
         source,
@@ -895,7 +956,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     let problem: string | null = null;
     try {
       // The import's own steps into an empty database that is thrown away: what it refuses, this reports.
-      const session = await openWorkerSession(processes, path.join(scratch, "preview.db"), BUSY_TIMEOUT_MS, signal, await keys());
+      const session = await openWorkerSession(processes, path.join(scratch, "preview.db"), BUSY_TIMEOUT_MS, signal, { lock: true, identities: await keys() });
       try {
         validated = await session.validate(filePath, migrationSpecs, limits);
         checkBeforeApply(validated, backup.name, backup.sha256);
@@ -1129,7 +1190,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "lifeboat-verify-"));
       try {
         // The same steps as an import, into an empty database that is thrown away.
-        const session = await openWorkerSession(processes, path.join(scratch, "verify.db"), BUSY_TIMEOUT_MS, signal, await keys());
+        const session = await openWorkerSession(processes, path.join(scratch, "verify.db"), BUSY_TIMEOUT_MS, signal, { lock: true, identities: await keys() });
         try {
           const validated = await session.validate(filePath, migrationSpecs, limits);
           checkBeforeApply(validated, path.basename(filePath), options.expectedSha256 ?? null);

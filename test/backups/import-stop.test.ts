@@ -7,9 +7,7 @@ import type { TestLifeboat } from "../support/app.ts";
 import { ADMIN, bootWithAdmin, loginToken } from "../support/auth.ts";
 import { MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
 import { eventually } from "../support/wait.ts";
-import { NODE_ENTRY, startEntry } from "../support/entries.ts";
-import { freePort, waitForHttp } from "../support/process.ts";
-import { tempDir } from "../support/temp.ts";
+import { NODE_ENTRY, serveEntry } from "../support/entries.ts";
 
 /**
  * Imports that would never end are stopped — at IMPORT_TIMEOUT_SECONDS, or by
@@ -145,18 +143,7 @@ describe("POST /api/backups/{name}/verify", () => {
 
 describe("SIGTERM during an endless import", () => {
   it("stops and rolls back the import, answers it 503, and the server exits cleanly", async () => {
-    const dataDir = await tempDir();
-    const port = await freePort();
-    const proc = startEntry(NODE_ENTRY, {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "info",
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/healthz`, 60_000, proc);
+    const { proc, base, dataDir } = await serveEntry(NODE_ENTRY, { LOG_LEVEL: "info", ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password });
     const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ADMIN) });
     const auth = { Authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
     const dbPath = path.join(dataDir, "app.db");

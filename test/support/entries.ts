@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { start, type Started } from "./process.ts";
+import { freePort, start, waitForHttp, type Started } from "./process.ts";
+import { tempDir } from "./temp.ts";
 
 /** A way to start Lifeboat's server as a user would: one runtime, one entry file. */
 export interface Entry {
@@ -33,4 +34,24 @@ export const ENTRIES: Entry[] = [NODE_ENTRY, DENO_ENTRY];
 /** Starts the server through `entry` with extra environment; killed after the test (see process.ts). */
 export function startEntry(entry: Entry, env: Record<string, string>): Started {
   return start(entry.cmd, entry.args, env);
+}
+
+/** A server `serveEntry` started: its process, its URL and its DATA_DIR. */
+export interface ServedEntry {
+  proc: Started;
+  base: string;
+  dataDir: string;
+}
+
+/**
+ * Starts the server through `entry` on a free loopback port with a fresh
+ * DATA_DIR (and `env` on top); resolves once `/healthz` answers.
+ */
+export async function serveEntry(entry: Entry, env: Record<string, string>): Promise<ServedEntry> {
+  const dataDir = await tempDir();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const proc = startEntry(entry, { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...env });
+  await waitForHttp(`${base}/healthz`, 60_000, proc);
+  return { proc, base, dataDir };
 }

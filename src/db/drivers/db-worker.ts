@@ -7,11 +7,10 @@
  * also reads and checks the dump file itself, so statements never have to be
  * copied between threads.
  *
- * One worker serves one job — a backup, or the steps of one import: open the
- * write transaction, check the file, write the safety backup (on a second,
- * read-only connection, which sees the state under the write lock), apply,
- * check and commit — and is then terminated. Messages are `WorkerRequest` →
- * `WorkerResponse`, handled one at a time in order.
+ * One worker serves one job — a backup, or the steps of one import: check the
+ * file, pin a read snapshot and write the safety backup from it, take the
+ * write lock (`lockImport`), apply, check and commit. Messages are
+ * `WorkerRequest` → `WorkerResponse`, handled one at a time in order.
  */
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -22,7 +21,7 @@ import { createFileSink } from "../../dump/file-sink.ts";
 import { applyDump, finishImport, validateDumpFile } from "./apply-dump.ts";
 import type { ApplyConnection } from "./connection.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
-import { serializeError, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
+import { serializeError, type LockOutcome, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 
 /**
  * Page cache of the import connection, in KiB. Small while rows go in (they
@@ -66,6 +65,60 @@ function gcEvery(bytes: number): (n: number) => void {
 
 let importDb: NativeDatabase | null = null;
 let importConn: ApplyConnection | null = null;
+/** Whether the import connection holds the write lock (else only its read snapshot). */
+let importLocked = false;
+let busyTimeoutMs = 0;
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Takes the write lock for an import whose safety backup was read from the
+ * connection's snapshot. First inside that very transaction: SQLite lets a
+ * read transaction become a write transaction only if no other connection
+ * committed since its snapshot (SQLITE_BUSY_SNAPSHOT otherwise), so success
+ * proves the safety backup equals what the import replaces. `PRAGMA
+ * user_version=<the same value>` is a write that changes nothing (the import
+ * resets it anyway). SQLite does not wait for a lock held by another writer
+ * inside a transaction, so a busy lock is retried for a few milliseconds; a
+ * writer that then commits has changed the data. When the snapshot is stale,
+ * the transaction is ended and the lock taken afresh (BEGIN IMMEDIATE, with
+ * the busy timeout): the caller must take the safety backup again.
+ */
+function lockImport(): LockOutcome {
+  const db = importDb;
+  if (!db) throw new Error("no import snapshot is open in this worker");
+  const wal = String((db.prepare("PRAGMA journal_mode").raw(true).get() as unknown[] | undefined)?.[0] ?? "").toLowerCase() === "wal";
+  const t0 = performance.now();
+  const waited = () => Math.round(performance.now() - t0);
+  if (importLocked) return { unchanged: true, wal, waitMs: 0 };
+  const version = String((db.prepare("PRAGMA user_version").raw(true).get() as unknown[] | undefined)?.[0] ?? "0");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.exec(`PRAGMA user_version=${BigInt(version).toString()}`);
+      importLocked = true;
+      return { unchanged: true, wal, waitMs: waited() };
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "";
+      if (code === "SQLITE_BUSY" && attempt < 20) {
+        sleep(2);
+        continue;
+      }
+      if (!isBusy(err)) throw err;
+      break;
+    }
+  }
+  if (db.inTransaction) db.exec("ROLLBACK");
+  try {
+    db.exec("BEGIN IMMEDIATE");
+  } catch (err) {
+    if (isBusy(err)) throw new BusyError(`The database stayed locked by another writer for ${busyTimeoutMs} ms; nothing was imported.`);
+    throw err;
+  }
+  importLocked = true;
+  return { unchanged: false, wal, waitMs: waited() };
+}
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? "";
@@ -83,6 +136,7 @@ function closeImport(): void {
   }
   importDb = null;
   importConn = null;
+  importLocked = false;
 }
 
 function requireImport(): ApplyConnection {
@@ -93,6 +147,26 @@ function requireImport(): ApplyConnection {
 async function handle(req: WorkerRequest): Promise<unknown> {
   switch (req.op) {
     case "export": {
+      if (req.fromImport) {
+        // The safety backup of an import, read from the snapshot `import-open` pinned;
+        // the transaction stays open for `import-lock`.
+        if (!importDb || importLocked) throw new Error("no import snapshot is open in this worker");
+        const db = importDb;
+        const file = await createFileSink(req.tempPath, { gzip: req.gzip });
+        const tick = gcEvery(GC_EVERY_BYTES);
+        try {
+          const summary = await writeDump(nativeSnapshot(db, () => collectGarbage("major")), { write: (b) => (tick(b.byteLength), file.write(b)) }, {
+            createdAt: new Date(req.createdAt),
+            trigger: req.trigger,
+            lifeboatVersion: req.lifeboatVersion,
+            ...(req.statementBytes ? { statementBytes: req.statementBytes } : {}),
+          });
+          return { ...summary, ...(await file.finish()) };
+        } catch (err) {
+          await file.abort();
+          throw err;
+        }
+      }
       const db = openNative(req.dbPath, { busyTimeoutMs: req.busyTimeoutMs, readOnly: true });
       const file = await createFileSink(req.tempPath, { gzip: req.gzip, ageRecipients: req.ageRecipients }).catch((err: unknown) => {
         db.close();
@@ -136,13 +210,22 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         db.exec("PRAGMA temp_store=FILE");
         // The WAL is checkpointed by the "checkpoint" step after the reply, not inside COMMIT.
         db.exec("PRAGMA wal_autocheckpoint=0");
-        db.exec("BEGIN IMMEDIATE");
+        if (req.lock) {
+          db.exec("BEGIN IMMEDIATE");
+        } else {
+          // A deferred transaction whose first read pins the snapshot the safety backup reads;
+          // no lock that keeps writers out (in WAL mode).
+          db.exec("BEGIN");
+          db.prepare("SELECT count(*) FROM sqlite_schema").raw(true).all();
+        }
       } catch (err) {
         db.close();
         if (isBusy(err)) throw new BusyError("The database is locked by another writer; try again when it is free.");
         throw err;
       }
       importDb = db;
+      importLocked = req.lock;
+      busyTimeoutMs = req.busyTimeoutMs;
       const query = nativeQuerier(db);
       importConn = {
         exec: (sql) => void db.exec(sql),
@@ -164,15 +247,24 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       });
     case "import-apply":
       return await applyDump(requireImport(), req.filePath, req.plan, gcEvery(GC_EVERY_BYTES));
+    case "import-lock":
+      return lockImport();
     case "import-finish": {
       importDb!.exec(`PRAGMA cache_size=-${CHECK_CACHE_KIB}`);
       const outcome = await finishImport(requireImport(), req.options);
+      if (req.commit === null) return outcome;
       const t0 = performance.now();
       if (req.commit) importDb!.exec("COMMIT");
       else importDb!.exec("ROLLBACK");
       outcome.timings.commitMs = Math.round(performance.now() - t0);
       if (!req.commit) closeImport();
       return outcome;
+    }
+    case "import-commit": {
+      requireImport();
+      const t0 = performance.now();
+      importDb!.exec("COMMIT");
+      return Math.round(performance.now() - t0);
     }
     case "import-rollback":
       closeImport();

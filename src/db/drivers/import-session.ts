@@ -12,22 +12,31 @@ import {
 } from "./apply-dump.ts";
 import type { MigrationSpec } from "./connection.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
+import type { LockOutcome } from "./worker-protocol.ts";
 
 /**
- * One import's write transaction, wherever it runs: in the backup worker for a
+ * One import's transaction, wherever it runs: in the backup worker for a
  * local file (raw libsql; the worker also reads the dump and writes the safety
  * backup), or on the main thread over `@libsql/client` for a remote database.
- * Created with the write lock already taken (BEGIN IMMEDIATE).
+ *
+ * A worker session opened with `lock: false` first pins a read snapshot (the
+ * safety backup reads it, writers carry on) and takes the write lock only at
+ * `lock()`; with `lock: true` (scratch databases, and every client session) it
+ * holds the write lock from the start.
  */
 export interface ImportSession {
-  /** The worker holding the transaction (local files), where the safety backup is written too. */
+  /** The worker holding the transaction (local files), where the snapshot's safety backup is written. */
   readonly worker: DbWorker | null;
   /** The validation pass over the file; touches no database. */
   validate(filePath: string, migrations: readonly MigrationSpec[], limits?: ReadLimits): Promise<ValidatedDump>;
+  /** Takes the write lock; says whether the snapshot still holds (see `LockOutcome`). */
+  lock(): Promise<LockOutcome>;
   /** Drops the current objects (Lifeboat's stay for a plain dump) and runs every statement of the file. Returns the file's header. */
   apply(filePath: string, plan: ApplyPlan): Promise<DumpHeader | null>;
-  /** Checks, Lifeboat's migrations, then COMMIT (or ROLLBACK for a dry run). */
-  finish(options: FinishImportOptions, commit: boolean): Promise<ApplyOutcome>;
+  /** Checks, Lifeboat's migrations, then COMMIT, ROLLBACK for a dry run, or neither (`null`: `commit()` follows). */
+  finish(options: FinishImportOptions, commit: boolean | null): Promise<ApplyOutcome>;
+  /** COMMIT after `finish(…, null)`; returns its milliseconds. */
+  commit(): Promise<number>;
   /** Rolls back (when not committed) and releases everything; after a commit, checkpoints the WAL first. */
   close(): Promise<void>;
 }
@@ -37,15 +46,16 @@ export interface ImportSession {
  * process from `processes` (see `startDbProcess`): when `signal` fires, the
  * process is killed, which ends the transaction (rolled back) and releases its
  * locks whatever SQLite was doing; the pending call then fails and the pool
- * replaces that process. `identities` decrypt an age-encrypted file.
+ * replaces that process. `options.identities` decrypt an age-encrypted file.
  */
 export async function openWorkerSession(
   processes: WorkerPool,
   dbPath: string,
   busyTimeoutMs: number,
   signal: AbortSignal,
-  identities: readonly string[] = [],
+  options: { lock: boolean; identities?: readonly string[] },
 ): Promise<ImportSession> {
+  const identities = options.identities ?? [];
   if (signal.aborted) throw signal.reason;
   const acquired = await processes.acquire();
   const w = acquired.worker;
@@ -59,7 +69,7 @@ export async function openWorkerSession(
   };
   try {
     if (signal.aborted) throw signal.reason;
-    await w.call({ op: "import-open", dbPath, busyTimeoutMs });
+    await w.call({ op: "import-open", dbPath, busyTimeoutMs, lock: options.lock });
   } catch (err) {
     lease.release();
     throw err;
@@ -69,11 +79,17 @@ export async function openWorkerSession(
     worker: w,
     validate: (filePath, migrations, limits) =>
       w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}), identities }),
+    lock: () => w.call<LockOutcome>({ op: "import-lock" }),
     apply: (filePath, plan) => w.call<DumpHeader | null>({ op: "import-apply", filePath, plan: { ...plan, identities } }),
     async finish(options, commit) {
       const outcome = await w.call<ApplyOutcome>({ op: "import-finish", options, commit });
-      committed = commit;
+      committed = commit === true;
       return outcome;
+    },
+    async commit() {
+      const ms = await w.call<number>({ op: "import-commit" });
+      committed = true;
+      return ms;
     },
     async close() {
       try {
@@ -131,13 +147,21 @@ export async function openClientSession(
       applyDump(conn, filePath, { ...plan, identities }, () => {
         if (signal.aborted) throw signal.reason;
       }),
+    // The client's transaction holds the write lock from the start.
+    lock: () => Promise.resolve({ unchanged: true, wal: false, waitMs: 0 }),
     async finish(options, commit) {
       const outcome = await finishImport(conn, options);
+      if (commit === null) return outcome;
       const t0 = performance.now();
       if (commit) await tx.commit();
       else await tx.rollback();
       outcome.timings.commitMs = Math.round(performance.now() - t0);
       return outcome;
+    },
+    async commit() {
+      const t0 = performance.now();
+      await tx.commit();
+      return Math.round(performance.now() - t0);
     },
     async close() {
       if (!tx.closed) await tx.rollback().catch(() => {});

@@ -17,17 +17,43 @@ export type WorkerRequest =
       lifeboatVersion: string;
       busyTimeoutMs: number;
       statementBytes?: number;
+      /** Read the import connection's pinned snapshot (`import-open` with `lock: false`) instead of a connection of its own. */
+      fromImport?: boolean;
     }
-  /** Opens the import connection and takes the write lock (BEGIN IMMEDIATE). */
-  | { op: "import-open"; id: number; dbPath: string; busyTimeoutMs: number }
+  /**
+   * Opens the import connection: with `lock`, takes the write lock at once
+   * (BEGIN IMMEDIATE); without, pins a read snapshot that the safety backup
+   * reads and `import-lock` later upgrades.
+   */
+  | { op: "import-open"; id: number; dbPath: string; busyTimeoutMs: number; lock: boolean }
+  /** Takes the write lock on the import connection (see `LockOutcome`). */
+  | { op: "import-lock"; id: number }
   /** The validation pass over a dump file (touches no database). */
   | { op: "validate"; id: number; filePath: string; migrations: readonly MigrationSpec[]; limits?: ReadLimits; identities?: readonly string[] }
   /** Drops the current objects and runs every statement of the file, inside the open transaction. */
   | { op: "import-apply"; id: number; filePath: string; plan: ApplyPlan }
-  | { op: "import-finish"; id: number; options: FinishImportOptions; commit: boolean }
+  /** The checks; then COMMIT (`commit: true`), ROLLBACK (`false`), or neither (`null`: `import-commit` follows). */
+  | { op: "import-finish"; id: number; options: FinishImportOptions; commit: boolean | null }
+  | { op: "import-commit"; id: number }
   | { op: "import-rollback"; id: number }
   /** After a committed import: checkpoint the WAL here, off the serving thread, then close. */
   | { op: "checkpoint"; id: number };
+
+/**
+ * How the import's write lock was taken. `unchanged`: the lock was taken
+ * inside the read snapshot's own transaction, which SQLite allows only when no
+ * other connection committed since the snapshot (else SQLITE_BUSY_SNAPSHOT),
+ * so a safety backup read from that snapshot is exactly what the import
+ * replaces. Otherwise a write came in between and the lock was taken afresh.
+ * `wal`: the database is in WAL mode, so until COMMIT every other reader sees
+ * the state under the lock, however much the import has written.
+ */
+export interface LockOutcome {
+  unchanged: boolean;
+  wal: boolean;
+  /** Milliseconds spent waiting for the lock. */
+  waitMs: number;
+}
 
 /** The worker's answer to the request with the same id (id 0: the worker is ready). */
 export type WorkerResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };

@@ -29,7 +29,7 @@ export interface TestEngine {
   logs: Record<string, unknown>[];
 }
 
-export interface TestEngineOptions extends Partial<Pick<BackupEngineDeps, "driver" | "statementBytes" | "migrations">> {
+export interface TestEngineOptions extends Partial<Pick<BackupEngineDeps, "driver" | "statementBytes" | "migrations" | "onImportStep">> {
   env?: Record<string, string>;
   /** Build the corpus into the database first (default: yes, with small settings). */
   corpus?: CorpusOptions | false;
@@ -55,6 +55,7 @@ export async function makeEngine(options: TestEngineOptions = {}): Promise<TestE
     ...(options.driver ? { driver: options.driver } : {}),
     ...(options.statementBytes ? { statementBytes: options.statementBytes } : {}),
     ...(options.migrations ? { migrations: options.migrations } : {}),
+    ...(options.onImportStep ? { onImportStep: options.onImportStep } : {}),
   });
   engines.push(engine);
   return { dir, config, dbPath: config.databasePath!, backupDir: config.backupDir, db, engine, writeGate, logs };
