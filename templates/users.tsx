@@ -132,7 +132,7 @@ export function UserRow(props: { user: User; viewer: Viewer }) {
                 : `Sign ${u.username} out everywhere? Their browser sessions and API tokens stop working at once; they can sign in again.`
             }
             data-action="revoke-sessions"
-            aria-label={`Sign ${u.username} out everywhere`}
+            aria-label={`Sign out everywhere: ${u.username}`}
             {...rowTarget}
           >
             Sign out everywhere

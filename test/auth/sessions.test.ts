@@ -153,7 +153,7 @@ describe("an admin signs a user out everywhere", () => {
     const page = await (await lb.app.request("/admin/users", { headers: { Cookie: admin } })).text();
     expect(page).toContain(`hx-post="/admin/users/${id}/revoke-sessions"`);
     expect(page).toContain('hx-confirm="Sign wendy out everywhere? Their browser sessions and API tokens stop working at once; they can sign in again."');
-    expect(page).toContain('aria-label="Sign wendy out everywhere"');
+    expect(page).toContain('aria-label="Sign out everywhere: wendy"');
 
     const forged = await lb.app.request(`/admin/users/${id}/revoke-sessions`, {
       method: "POST",

@@ -65,7 +65,7 @@ describe("users page in a real browser", () => {
       expect(d.message()).toBe("Sign nora out everywhere? Their browser sessions and API tokens stop working at once; they can sign in again.");
       void d.accept();
     });
-    await row.getByRole("button", { name: "Sign nora out everywhere" }).click();
+    await row.getByRole("button", { name: "Sign out everywhere: nora" }).click();
     await until(() => page.locator("#status").textContent()).toContain("Signed nora out everywhere");
     await until(() => page.locator("#audit-list").textContent()).toContain("ended all sessions of nora");
     expect((await lb.app.request("/api/auth/me", { headers: { Authorization: `Bearer ${noraToken}` } })).status).toBe(401);
@@ -94,7 +94,7 @@ describe("users page in a real browser", () => {
 
     // Sign out ends the session, on the server too: a copy of the old cookie no longer works.
     const session = (await page.context().cookies()).find((c) => c.name === "lifeboat_session")!.value;
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL(`${url}/login`);
     await page.goto(`${url}/admin/users`);
     expect(new URL(page.url()).pathname).toBe("/login");
