@@ -9,9 +9,11 @@
  * sqlite_sequence and sqlite_stat1/4 rows, a few PRAGMAs, BEGIN/COMMIT. The
  * first problem stops the read with an `InvalidBackupError` naming the line.
  *
- * Memory stays bounded by the largest statement: text is scanned in windows
- * (the unfinished statement plus the newest chunk) and statements are handed
- * out as soon as they end. INSERT rows are nearly all of a dump, so they take a
+ * Memory stays bounded by the largest statement: bytes are held until a point
+ * where no statement, string or comment is open (statement-ends.ts), and only
+ * text up to such a point is decoded and scanned, so an unfinished statement is
+ * held as bytes, never decoded or rescanned, and refused as soon as it passes
+ * the statement limit. Statements are handed out as soon as they end. INSERT rows are nearly all of a dump, so they take a
  * fast path: the words before VALUES are checked once per table, and each row
  * of plain literals is matched by one regular expression that follows SQLite's
  * token rules; only other rows go through the value-by-value scanner.
@@ -27,6 +29,7 @@ import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
 import { checkCreate, checkSchemaSql, collectStatement, type Tok } from "./sql-schema-checker.ts";
 import { RtreeFromDump } from "./rtree-dump.ts";
+import { StatementEnds } from "./statement-ends.ts";
 import { quoteIdent as quoteIdentifier } from "./writer.ts";
 import { FTS5_CONFIG_KEYS, shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 import {
@@ -502,10 +505,12 @@ const ALLOWED_PRAGMAS = new Set(["foreign_keys", "user_version", "application_id
  * The incremental statement reader. `push()` takes bytes and returns the
  * statements that became complete; `finish()` checks the end of the file.
  *
- * Each window is decoded in one piece — the bytes of the unfinished statement
- * kept from the last window plus the new chunks — so the scanners always work
- * on a flat string (character access on a concatenated string is markedly
- * slower in V8) and a decoding error can be placed on its line.
+ * Bytes are held until they reach a point where nothing is open (a statement's
+ * end, or the gap between statements; see `StatementEnds`). Each window — the
+ * bytes up to the newest such point — is decoded in one piece, so the scanners
+ * always work on a flat string (character access on a concatenated string is
+ * markedly slower in V8) and a decoding error can be placed on its line. The
+ * bytes after that point wait, undecoded, for the statement to end.
  */
 class DumpParser {
   header: DumpHeader | null = null;
@@ -514,10 +519,16 @@ class DumpParser {
   /** Decoded window; `pos` is where the next statement (or gap) starts. */
   private text = "";
   private pos = 0;
-  /** Bytes of `text` from `pos` on, plus a character cut at the end of the last chunk. */
-  private leftover: Uint8Array = new Uint8Array(0);
-  private pending: Uint8Array[] = [];
-  private pendingLength = 0;
+  /**
+   * Bytes not yet decoded, or decoded but not consumed: the first `stuck`
+   * bytes are `text` from `pos` on (a statement the window did not finish).
+   * `heldStart` is the stream offset of the first.
+   */
+  private held: Uint8Array[] = [];
+  private heldLength = 0;
+  private heldStart = 0;
+  private stuck = 0;
+  private readonly ends = new StatementEnds();
   private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   private started = false;
   private checkedStart = false;
@@ -569,22 +580,29 @@ class DumpParser {
     if (this.total > this.maxTotal) {
       throw new InvalidBackupError(
         `the file holds more than the limit of ${this.maxTotal} bytes of SQL text (MAX_IMPORT_BYTES; after decompression) and was not read further`,
-        this.lineAt(this.text.length),
+        this.heldLine(this.heldLength),
       );
     }
-    if (!this.started && this.pendingLength === 0 && this.leftover.length === 0 && chunk[0] === 0x1f && (chunk.length < 2 || chunk[1] === 0x8b)) {
+    if (!this.started && this.heldLength === 0 && chunk[0] === 0x1f && (chunk.length < 2 || chunk[1] === 0x8b)) {
       throw new InvalidBackupError("binary data (gzip-compressed), not a SQL backup: open it with openDumpFile", 1);
     }
-    this.pending.push(chunk);
-    this.pendingLength += chunk.length;
+    this.held.push(chunk);
+    this.heldLength += chunk.length;
+    this.ends.scan(chunk);
     // The first line decides whether this is text at all; wait for it (or 1 KiB).
-    if (!this.checkedStart && this.pendingLength < 1024 && !chunk.includes(0x0a)) return [];
-    // Rescan an unfinished statement only once at least as much new data arrived
-    // as it already holds: geometric growth keeps rescanning linear overall. But
-    // never let the window grow past the statement limit first: scan at the
-    // limit, and a statement still unfinished there is refused (below).
-    const atLimit = this.leftover.length + this.pendingLength > this.maxBytes;
-    if (!atLimit && (this.pendingLength < this.leftover.length || this.pendingLength < this.minWindow)) return [];
+    if (!this.checkedStart) {
+      if (this.heldLength < 1024 && !chunk.includes(0x0a)) return [];
+      this.checkedStart = true;
+      checkFirstLine(this.heldBytes(Math.min(this.heldLength, 1025)));
+    }
+    // Whatever follows the last point where nothing is open is one unfinished
+    // statement (or comment): refused once it passes the limit, before a byte of it is decoded.
+    const ready = this.ends.rest - this.heldStart;
+    if (this.heldLength - ready > this.maxBytes) throw new InvalidBackupError(this.tooLarge(), this.heldLine(Math.max(ready, 0)));
+    // Decode once a window's worth is ready; a statement the last window left
+    // unfinished is rescanned only once as much new text arrived as it holds
+    // (geometric growth keeps rescanning linear overall).
+    if (ready < this.minWindow || ready - this.stuck < this.stuck) return [];
     this.window(false);
     const out = this.out;
     this.out = [];
@@ -614,12 +632,57 @@ class DumpParser {
     return out;
   }
 
-  /** Decodes leftover + pending bytes into a new window and scans it. */
+  /** The first `n` held bytes, in one array (a view when they lie in one chunk). */
+  private heldBytes(n: number): Uint8Array {
+    const first = this.held[0];
+    if (first !== undefined && first.length >= n) return first.subarray(0, n);
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    for (const part of this.held) {
+      if (got >= n) break;
+      const take = Math.min(part.length, n - got);
+      parts.push(take === part.length ? part : part.subarray(0, take));
+      got += take;
+    }
+    return concatBytes(parts, got);
+  }
+
+  /** Drops the first `n` held bytes. */
+  private dropHeld(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const part = this.held[0]!;
+      if (part.length <= left) {
+        this.held.shift();
+        left -= part.length;
+      } else {
+        this.held[0] = part.subarray(left);
+        left = 0;
+      }
+    }
+    this.heldLength -= n;
+    this.heldStart += n;
+  }
+
+  /** Line number at held byte `n`: the line where the held bytes start plus the newlines before `n`. */
+  private heldLine(n: number): number {
+    let line = this.lineAt(this.pos);
+    let seen = 0;
+    for (const part of this.held) {
+      if (seen >= n) break;
+      const end = Math.min(part.length, n - seen);
+      for (let k = part.indexOf(10); k >= 0 && k < end; k = part.indexOf(10, k + 1)) line++;
+      seen += part.length;
+    }
+    // the held bytes begin with `text` from `pos` on, which lineAt(pos) already counts from
+    return line;
+  }
+
+  /** Decodes the held bytes up to the last point where nothing is open (all of them when final) and scans them. */
   private window(final: boolean): void {
-    const parts = this.leftover.length > 0 ? [this.leftover, ...this.pending] : this.pending;
-    const bytes = parts.length === 0 ? this.leftover : concatBytes(parts, this.leftover.length + this.pendingLength);
-    this.pending = [];
-    this.pendingLength = 0;
+    const cut = final ? this.heldLength : this.ends.rest - this.heldStart;
+    const bytes = this.heldBytes(cut);
+    this.dropHeld(cut);
     if (!this.checkedStart) {
       this.checkedStart = true;
       checkFirstLine(bytes);
@@ -653,8 +716,14 @@ class DumpParser {
     if (problem !== null) throw new InvalidBackupError(problem, this.lineAt(text.length));
     // Bytes from `pos` on: char offsets are byte offsets when the window is ASCII (as most are).
     const rest = (text.length === whole ? text.length - this.pos : utf8Length(text, this.pos, text.length)) + (bytes.length - whole);
-    this.leftover = rest === 0 ? new Uint8Array(0) : bytes.subarray(bytes.length - rest);
-    if (!final && this.leftover.length > this.maxBytes) throw new InvalidBackupError(this.tooLarge(), this.lineAt(this.pos));
+    this.stuck = rest;
+    if (rest > 0) {
+      // A copy: a view would keep the whole window's bytes alive.
+      this.held.unshift(bytes.slice(bytes.length - rest));
+      this.heldLength += rest;
+      this.heldStart -= rest;
+    }
+    if (!final && rest > this.maxBytes) throw new InvalidBackupError(this.tooLarge(), this.lineAt(this.pos));
   }
 
   /** Line number of position `p` of the window (counting newlines from the last known point). */

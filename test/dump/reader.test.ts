@@ -580,6 +580,35 @@ describe("readDump limits the size of one statement", () => {
   });
 });
 
+describe("readDump decodes only up to where no statement is open", () => {
+  it("reads trigger bodies, quotes and comments holding `;` the same in any chunking", async () => {
+    const text = [
+      "CREATE TABLE t(a, b);",
+      "CREATE TRIGGER tr AFTER INSERT ON t BEGIN",
+      "  INSERT INTO t VALUES('x;y', 1); -- a comment; still the trigger",
+      "  /* ; END; */ UPDATE t SET b = CASE WHEN a = 'END;' THEN 1 ELSE 2 END;",
+      "END;",
+      "CREATE TRIGGER IF NOT EXISTS tr2 BEFORE DELETE ON t BEGIN SELECT 1; END ;",
+      'INSERT INTO "t" VALUES(\'a;b\', X\'3b\'); /* ; */',
+      "",
+    ].join("\n");
+    const whole = await read(text, { chunk: 1 << 20 });
+    expect(whole.map((s) => s.kind)).toEqual(["create-table", "create-trigger", "create-trigger", "insert"]);
+    expect(whole[1]!.sql).toContain("ELSE 2 END;\nEND");
+    for (const chunk of [1, 2, 3, 7]) expect(await read(text, { chunk }), `chunks of ${chunk}`).toEqual(whole);
+  });
+
+  it("refuses an endless trigger body at the statement limit, naming its line", async () => {
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      yield utf8.encode("CREATE TABLE t(a);\n\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n");
+      for (;;) yield utf8.encode("SELECT 1;\n".repeat(400));
+    }
+    await expect(async () => {
+      for await (const _ of readDump(endless(), { maxStatementBytes: 100_000 }));
+    }).rejects.toThrow("line 3: a statement is larger than the limit of 100000 bytes");
+  });
+});
+
 describe("openDumpFile and sniffDump", () => {
   it("opens plain and gzip files by content, whatever their name", async () => {
     const dir = await tempDir();
