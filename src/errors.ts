@@ -122,6 +122,27 @@ export class ImportStoppedError extends AppError {
   }
 }
 
+/**
+ * The disk holding the backup folder has no room for what was being written
+ * (a backup, an upload, a sidecar): nothing partial was kept.
+ */
+export class InsufficientStorageError extends AppError {
+  constructor(
+    message: string,
+    readonly freeBytes: number | null,
+    readonly neededBytes: number | null,
+  ) {
+    super("insufficient_storage", message);
+  }
+}
+
+/** The backup folder is missing and could not be created again, or vanished while a file was being written. */
+export class BackupFolderUnavailableError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("backup_folder_unavailable", message, options);
+  }
+}
+
 /** The database holds something a backup could not restore faithfully. */
 export class UnsupportedDatabaseError extends AppError {
   constructor(message: string) {

@@ -11,10 +11,12 @@ import { MIGRATIONS, type Migration } from "../db/migrations/index.ts";
 import type { WriteGate } from "../db/write-gate.ts";
 import {
   AppError,
+  BackupFolderUnavailableError,
   BusyError,
   ChecksumMismatchError,
   ImportStoppedError,
   ConflictError,
+  InsufficientStorageError,
   InvalidBackupError,
   NotFoundError,
   UnsupportedDatabaseError,
@@ -227,11 +229,18 @@ export interface BackupEngine {
   /** Refuses the first bytes of an upload that is neither SQL text nor gzip (`InvalidBackupError`). */
   checkUploadStart(firstBytes: Uint8Array): void;
   /**
-   * Where an upload is streamed to: a fresh temp name in the backup folder,
-   * which `storeUpload`/`importUpload` take over without a copy; never listed,
-   * and removed at start once its process is gone.
+   * Where an upload is streamed to: a fresh temp name in the backup folder
+   * (created again first if someone deleted it), which `storeUpload`/`importUpload`
+   * take over without a copy; never listed, and removed at start once its
+   * process is gone.
    */
-  uploadTempPath(): string;
+  uploadTempPath(): Promise<string>;
+  /**
+   * The error to report when streaming an upload into the backup folder
+   * failed (after its temp file is removed): `InsufficientStorageError` for a
+   * full disk, with the free space and the upload's declared size.
+   */
+  uploadWriteFailure(err: unknown, declaredBytes: number | null): Promise<unknown>;
   /**
    * Throws `BusyError` when a backup or import of this process runs now, so a
    * caller can refuse before costly work (a large upload travelling for
@@ -270,6 +279,8 @@ function prefixed(err: unknown, prefix: string): Error {
   if (err instanceof BusyError) return new BusyError(message);
   if (err instanceof UnsupportedDatabaseError) return new UnsupportedDatabaseError(message);
   if (err instanceof InvalidBackupError) return new InvalidBackupError(`${prefix}${err.reason}`, err.line);
+  if (err instanceof InsufficientStorageError) return new InsufficientStorageError(message, err.freeBytes, err.neededBytes);
+  if (err instanceof BackupFolderUnavailableError) return new BackupFolderUnavailableError(message, { cause: err });
   return new Error(message, { cause: err });
 }
 
@@ -490,7 +501,11 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       return meta;
     } catch (err) {
       await removeTemp(tempPath);
-      throw err;
+      // The database's bytes: its file and its write-ahead log.
+      const sizeOf = (p: string) => fs.stat(p).then((st) => st.size, () => 0);
+      const dbBytes = config.databasePath ? (await sizeOf(config.databasePath)) + (await sizeOf(`${config.databasePath}-wal`)) : null;
+      // The dump's final size is unknown until it is written; the database's is the nearest hint (gzip needs less).
+      throw await storage.writeFailure(err, { what: "the backup", ...(dbBytes !== null ? { databaseBytes: dbBytes } : {}) });
     }
   }
 
@@ -567,12 +582,13 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     }
     const inFolder = path.dirname(path.resolve(filePath)) === storage.dir;
     if (consume && inFolder) return filePath;
+    await storage.ensureFolder();
     const temp = storage.tempPath(".upload");
     try {
       await fs.copyFile(filePath, temp, fsConstants.COPYFILE_EXCL);
     } catch (err) {
       await removeTemp(temp);
-      throw err;
+      throw await storage.writeFailure(err, { what: `the copy of ${filePath}`, neededBytes: st.size });
     } finally {
       if (consume) await removeTemp(filePath);
     }
@@ -1260,7 +1276,11 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       sniffDump(firstBytes);
     },
 
-    uploadTempPath: () => storage.tempPath(".upload"),
+    async uploadTempPath() {
+      await storage.ensureFolder();
+      return storage.tempPath(".upload");
+    },
+    uploadWriteFailure: (err, declaredBytes) => storage.writeFailure(err, { what: "the upload", neededBytes: declaredBytes }),
 
     checkIdle() {
       if (current) throw new BusyError(`${current.kind === "import" ? "An import" : "A backup"} is running; try again when it has finished.`);

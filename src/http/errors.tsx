@@ -4,10 +4,12 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   AppError,
+  BackupFolderUnavailableError,
   BusyError,
   ConflictError,
   ForbiddenError,
   ImportStoppedError,
+  InsufficientStorageError,
   InvalidBackupError,
   NotFoundError,
   PayloadTooLargeError,
@@ -35,6 +37,8 @@ function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof InvalidBackupError || err instanceof UnsupportedDatabaseError) return 422;
   if (err instanceof TooManyRequestsError) return 429;
   if (err instanceof OffsiteError) return 502;
+  if (err instanceof BackupFolderUnavailableError) return 503;
+  if (err instanceof InsufficientStorageError) return 507;
   if (err instanceof HTTPException) return err.status as ContentfulStatusCode;
   return 500;
 }
@@ -64,8 +68,8 @@ function describeError(err: unknown, requestId?: string): ErrorDescription {
   const status = statusOf(err);
   // The bucket's answer is written for the admin (no secrets, no stack): worth showing.
   if (err instanceof OffsiteError) return { status, code: err.code, message: err.message };
-  // A shutdown's 503 is a plain fact for the client, not an internal failure.
-  if (status >= 500 && !(err instanceof ImportStoppedError)) {
+  // A shutdown, a full disk or a missing backup folder is a plain fact for the admin, not an internal failure.
+  if (status >= 500 && !(err instanceof ImportStoppedError || err instanceof InsufficientStorageError || err instanceof BackupFolderUnavailableError)) {
     return {
       status,
       code: "internal",

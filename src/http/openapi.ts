@@ -29,6 +29,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: "Too many attempts; retry after the number of seconds in Retry-After",
   500: "Unexpected server error; the message carries the request id, the details are in the server log",
   502: "The off-site storage (the S3 bucket) failed or refused; the message says why (it holds no secret)",
+  503: "`backup_folder_unavailable`: the backup folder is missing and cannot be created again (the message names it), or it vanished while a file was written (created again: retry)",
+  507: "`insufficient_storage`: no room on the backup folder's disk; the message names the free space and what was needed when known. Nothing was stored",
 };
 
 /**

@@ -34,6 +34,12 @@ export type UploadOptions = {
    * throws to refuse the upload early, e.g. when it is neither SQL text nor gzip.
    */
   checkStart?: (firstBytes: Uint8Array) => void;
+  /**
+   * The error to throw when writing the temp file failed (called after it is
+   * removed), e.g. a full disk told with the free space; by default the error
+   * as it is. `declaredBytes`: the request's Content-Length, when sent.
+   */
+  writeFailed?: (err: unknown, declaredBytes: number | null) => Promise<unknown>;
 } & (
   | {
       /**
@@ -41,7 +47,7 @@ export type UploadOptions = {
        * the backup folder, so it can rename the file into place), which its
        * start-up cleanup removes as soon as their process is gone.
        */
-      tempPath: () => string;
+      tempPath: () => string | Promise<string>;
     }
   | {
       /** Folder for a temp file named `.upload-<uuid>`. */
@@ -106,21 +112,29 @@ export async function receiveUpload(request: Request, options: UploadOptions): P
     failure ??= err;
     signalFailure();
   };
-  let part: { path: string; clientName: string | null; done: Promise<number> } | undefined;
+  /** The file part; `path` is null until its temp name is known. */
+  type FilePart = { path: string | null; clientName: string | null; done: Promise<number> };
+  let part: FilePart | undefined;
+  /** Errors of the temp file itself (not of the request), for `writeFailed`. */
+  let writeError = false;
 
   parser.on("file", (name: string, stream: Readable, info: busboy.FileInfo) => {
     if (name !== field || part) {
       stream.resume(); // not ours: let it drain past
       return;
     }
-    const target = "tempPath" in options ? options.tempPath() : path.join(options.dir, `${UPLOAD_TEMP_PREFIX}${randomUUID()}`);
-    const done = writeFilePart(stream, target, options);
+    const current: FilePart = { path: null, clientName: info.filename ?? null, done: Promise.resolve(0) };
+    current.done = (async () => {
+      const target = "tempPath" in options ? await options.tempPath() : path.join(options.dir, `${UPLOAD_TEMP_PREFIX}${randomUUID()}`);
+      current.path = target;
+      return await writeFilePart(stream, target, options, () => (writeError = true));
+    })();
     // A failed write stops the pump below; the part is drained so busboy can finish.
-    done.catch((err: unknown) => {
+    current.done.catch((err: unknown) => {
       fail(err);
       stream.resume();
     });
-    part = { path: target, clientName: info.filename ?? null, done };
+    part = current;
   });
   // busboy reports malformed bodies (bad boundary, truncated part) as plain errors: the client's fault.
   parser.on("error", (err: Error) =>
@@ -165,11 +179,13 @@ export async function receiveUpload(request: Request, options: UploadOptions): P
   if (part) await part.done.catch(() => {});
 
   if (failure) {
-    if (part) await fs.rm(part.path, { force: true });
-    throw failure;
+    if (part?.path) await fs.rm(part.path, { force: true });
+    const declaredBytes = declared !== null && /^\d+$/.test(declared.trim()) ? Number(declared) : null;
+    throw writeError && options.writeFailed ? await options.writeFailed(failure, declaredBytes) : failure;
   }
   if (!part) throw new ValidationError(`The upload has no file in the field "${field}".`, field);
-  return { path: part.path, size: await part.done, clientName: part.clientName };
+  const size = await part.done;
+  return { path: part.path!, size, clientName: part.clientName };
 }
 
 /**
@@ -195,13 +211,17 @@ async function writeFilePart(
   stream: Readable,
   target: string,
   options: UploadOptions,
+  onFileError: () => void,
 ): Promise<number> {
   let limitHit = false;
   let streamError: unknown;
   stream.once("limit", () => (limitHit = true));
   // Listen at once: busboy can fail the part (truncated body) while the file is still being opened.
   stream.on("error", (err) => (streamError ??= err));
-  const handle = await fs.open(target, "wx", 0o600);
+  const handle = await fs.open(target, "wx", 0o600).catch((err: unknown) => {
+    onFileError();
+    throw err;
+  });
   let size = 0;
   let head: Uint8Array | null = new Uint8Array(0);
   try {
@@ -215,7 +235,14 @@ async function writeFilePart(
           head = null;
         }
       }
-      await handle.write(chunk);
+      // A write may store only part of the chunk (a disk filling up): write the rest, which then fails with ENOSPC.
+      for (let off = 0; off < chunk.byteLength; ) {
+        const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off).catch((err: unknown) => {
+          onFileError();
+          throw err;
+        });
+        off += bytesWritten;
+      }
     }
     if (streamError) throw streamError;
     // busboy stops a part at `fileSize` and flags it instead of failing the stream.
@@ -224,7 +251,10 @@ async function writeFilePart(
     }
     if (size === 0) throw new InvalidBackupError("The uploaded file is empty.");
     if (head) options.checkStart?.(head);
-    await handle.sync();
+    await handle.sync().catch((err: unknown) => {
+      onFileError();
+      throw err;
+    });
   } catch (err) {
     if (err === streamError) {
       throw new ValidationError(`The upload ended before the file was complete (${(err as Error).message}).`, "file");

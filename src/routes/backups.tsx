@@ -65,6 +65,7 @@ type BackupRoutesEngine = Pick<
   | "importUpload"
   | "checkUploadStart"
   | "uploadTempPath"
+  | "uploadWriteFailure"
   | "checkIdle"
   | "activity"
   | "verifyBackup"
@@ -113,7 +114,7 @@ const listRoute = createRoute({
         "X-Free-Bytes": z.string().optional().openapi({ description: "Free space on the backup disk, when known" }),
       }),
     },
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 503),
   },
 });
 
@@ -142,7 +143,7 @@ const createBackupRoute = createRoute({
   description: "A consistent snapshot of the database, written atomically; trigger `manual`.",
   responses: {
     201: { ...jsonResponse(BackupMetaSchema, "The new backup"), headers: z.object({ Location: z.string() }) },
-    ...errorResponses(401, 403, 409),
+    ...errorResponses(401, 403, 409, 503, 507),
   },
 });
 
@@ -170,7 +171,7 @@ const uploadRoute = createRoute({
   request: { body: UPLOAD_BODY },
   responses: {
     201: { ...jsonResponse(BackupMetaSchema, "The stored backup"), headers: z.object({ Location: z.string() }) },
-    ...errorResponses(400, 401, 403, 409, 413, 422),
+    ...errorResponses(400, 401, 403, 409, 413, 422, 503, 507),
   },
 });
 
@@ -185,7 +186,7 @@ const importUploadRoute = createRoute({
     "Replaces the database with the uploaded dump, all or nothing. A `pre-import` safety backup of the current " +
     "database is taken first; a refused file changes nothing.",
   request: { body: UPLOAD_BODY },
-  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 409, 413, 422) },
+  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 409, 413, 422, 503, 507) },
 });
 
 const downloadRoute = createRoute({
@@ -243,7 +244,7 @@ const importByNameRoute = createRoute({
     "All or nothing, after a `pre-import` safety backup. The source backup stays in the list. An off-site-only backup is " +
     "downloaded into the backup folder first and its SHA-256 checked (422 when it differs; nothing is kept).",
   request: nameParams,
-  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422, 502) },
+  responses: { 200: jsonResponse(ImportResultSchema, "What was imported"), ...errorResponses(400, 401, 403, 404, 409, 422, 502, 503, 507) },
 });
 
 const previewRoute = createRoute({
@@ -380,6 +381,7 @@ export function backupRoutes(opts: BackupRoutesOptions) {
     tempPath: () => engine.uploadTempPath(),
     // Refuse what is neither SQL text nor gzip after its first bytes; the full check is the engine's.
     checkStart: (firstBytes) => engine.checkUploadStart(firstBytes),
+    writeFailed: (err, declaredBytes) => engine.uploadWriteFailure(err, declaredBytes),
   };
 
   /** One handler per action, shared by both faces; each is typed by its API route. */

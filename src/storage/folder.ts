@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { ConflictError, NotFoundError } from "../errors.ts";
+import { formatBytes } from "../bytes.ts";
+import { BackupFolderUnavailableError, ConflictError, InsufficientStorageError, NotFoundError } from "../errors.ts";
 import type { BackupMeta, BackupTrigger, BackupVerification } from "../backups/types.ts";
 import { syncDir } from "./atomic-file.ts";
 import { acquireLock, lockIsStale, LOCK_NAME, type StorageLock } from "./lock.ts";
@@ -63,6 +64,22 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === "ENOENT";
 }
 
+/** No space left on the device, or the user's quota on it is used up. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** What was being written when a write in the folder failed, for the message (see `BackupStorage.writeFailure`). */
+export interface WriteFailureContext {
+  /** `the backup`, `the upload` … */
+  what: string;
+  /** Bytes the write needed in all, when known (an upload's declared length). */
+  neededBytes?: number | null;
+  /** The size of the database being backed up (a hint of what a backup needs). */
+  databaseBytes?: number;
+}
+
 /**
  * Everything the engine does with files in the backup folder. Every method
  * that takes a name checks it against `SAFE_NAME_RE` first and refuses with
@@ -102,6 +119,19 @@ export interface BackupStorage {
   cleanup(): Promise<string[]>;
   /** Takes the folder's one-job lock or throws `BusyError` naming who holds it. */
   lock(what: { kind: "backup" | "import"; trigger?: BackupTrigger }): Promise<StorageLock>;
+  /**
+   * Creates the folder (mode 0700) when it is missing — someone deleted it
+   * while Lifeboat runs. Throws `BackupFolderUnavailableError` when it cannot.
+   */
+  ensureFolder(): Promise<void>;
+  /**
+   * The error to report for a failed write in the folder, called once the
+   * partial file is removed: a full disk becomes `InsufficientStorageError`
+   * with the space now free (and what was needed or written, when known); a
+   * folder deleted meanwhile is created again and reported as
+   * `BackupFolderUnavailableError`. Any other error is returned as it is.
+   */
+  writeFailure(err: unknown, context: WriteFailureContext): Promise<unknown>;
 }
 
 /** Opens the storage of a backup folder (which must exist). */
@@ -181,9 +211,74 @@ export function createBackupStorage(dir: string): BackupStorage {
     }
   }
 
+  async function ensureFolder(): Promise<void> {
+    const st = await fs.stat(resolved).catch((err: unknown) => {
+      if (isMissing(err)) return null;
+      throw err;
+    });
+    if (st?.isDirectory()) return;
+    if (st) throw new BackupFolderUnavailableError(`The backup folder ${resolved} is not a folder (a file of that name is in the way).`);
+    try {
+      await fs.mkdir(resolved, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new BackupFolderUnavailableError(`The backup folder ${resolved} is missing and could not be created (${code}).`, { cause: err });
+    }
+  }
+
+  /** The folder's stat, creating it again first when someone deleted it. */
+  async function statFolder() {
+    let st;
+    try {
+      st = await fs.stat(resolved, { bigint: true });
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await ensureFolder();
+      st = await fs.stat(resolved, { bigint: true });
+    }
+    if (!st.isDirectory()) throw new BackupFolderUnavailableError(`The backup folder ${resolved} is not a folder (a file of that name is in the way).`);
+    return st;
+  }
+
+  /** Bytes free for this process on the folder's disk; null where statfs is unavailable. */
+  async function freeBytes(): Promise<number | null> {
+    try {
+      const st = await fs.statfs(resolved);
+      return Number(st.bavail) * Number(st.bsize);
+    } catch {
+      return null;
+    }
+  }
+
+  async function writeFailure(err: unknown, context: WriteFailureContext): Promise<unknown> {
+    if (isDiskFull(err)) {
+      const free = await freeBytes();
+      const needed = context.neededBytes ?? null;
+      const size = (n: number) => formatBytes(n, "decimal");
+      const facts = [
+        free === null ? null : `${size(free)} free`,
+        needed === null ? null : `${context.what} needs about ${size(needed)}`,
+        context.databaseBytes !== undefined ? `the database is ${size(context.databaseBytes)}` : null,
+      ].filter((f): f is string => f !== null);
+      return new InsufficientStorageError(
+        `Not enough free space for ${context.what} on the disk of the backup folder ${resolved}${facts.length ? ` (${facts.join("; ")})` : ""}. Nothing was stored; free some space (e.g. delete old backups) and try again.`,
+        free,
+        needed,
+      );
+    }
+    if (isMissing(err) && !(await fs.stat(resolved).then(() => true, () => false))) {
+      await ensureFolder();
+      return new BackupFolderUnavailableError(
+        `The backup folder ${resolved} was deleted while ${context.what} was being written; it has been created again (empty). Try again.`,
+        { cause: err },
+      );
+    }
+    return err;
+  }
+
   async function list(): Promise<BackupMeta[]> {
     const started = Date.now();
-    const dirStat = await fs.stat(resolved, { bigint: true });
+    const dirStat = await statFolder();
     if (snapshot && snapshot.trusted && snapshot.dirMtimeNs === dirStat.mtimeNs) return snapshot.items.slice();
     // New and removed names show in the directory itself; a known backup's files are looked at
     // again at most every FULL_SCAN_MS (this process's own changes forget the entry at once).
@@ -227,6 +322,7 @@ export function createBackupStorage(dir: string): BackupStorage {
   async function get(name: string): Promise<BackupMeta> {
     assertSafeBackupName(name);
     // Found through the listing, so only a name that is really there is ever opened.
+    await statFolder();
     const entries = await fs.readdir(resolved, { withFileTypes: true });
     const entry = entries.find((e) => e.name === name);
     if (!entry || !entry.isFile()) throw new NotFoundError(`There is no backup named ${name}.`);
@@ -263,6 +359,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     if (!name) throw new ConflictError(`Too many backups named ${base}${ext} in the same second.`);
     invalidate(name);
     await fs.rm(tempPath, { force: true });
+    const placed = name;
     const sidecar: Sidecar = {
       format: 1,
       size: info.size,
@@ -277,13 +374,14 @@ export function createBackupStorage(dir: string): BackupStorage {
       ...(info.kind ? { kind: info.kind } : {}),
     };
     try {
-      await writeSidecar(name, sidecar);
+      await writeSidecar(placed, sidecar);
     } catch (err) {
       // Without its sidecar the file would list as a hand-dropped one; the backup failed, so remove it.
-      await fs.rm(pathOf(name), { force: true });
-      throw err;
+      invalidate(placed);
+      await fs.rm(pathOf(placed), { force: true });
+      throw await writeFailure(err, { what: info.trigger === "upload" ? "the upload" : "the backup" });
     }
-    return get(name);
+    return get(placed);
   }
 
   async function remove(name: string): Promise<void> {
@@ -423,7 +521,19 @@ export function createBackupStorage(dir: string): BackupStorage {
     adopt,
     recordVerification,
     cleanup,
-    lock: (what) => acquireLock(resolved, what),
+    async lock(what) {
+      try {
+        return await acquireLock(resolved, what);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT" && code !== "ENOTDIR") throw await writeFailure(err, { what: "the lock file" });
+        // Deleted while we ran: a backup or upload creates it again rather than failing.
+        await ensureFolder();
+        return await acquireLock(resolved, what);
+      }
+    },
+    ensureFolder,
+    writeFailure,
   };
 }
 

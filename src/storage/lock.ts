@@ -78,8 +78,13 @@ export async function acquireLock(
       const fh = await fs.open(lockPath, "wx", 0o600);
       try {
         await fh.writeFile(content);
+      } catch (err) {
+        // An empty lock file (a full disk) would block every later job until it went stale.
+        await fh.close().catch(() => {});
+        await fs.rm(lockPath, { force: true });
+        throw err;
       } finally {
-        await fh.close();
+        await fh.close().catch(() => {});
       }
       break;
     } catch (err) {

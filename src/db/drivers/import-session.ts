@@ -125,6 +125,12 @@ export function validateInWorker(
     signal?.addEventListener("abort", stop, { once: true });
     try {
       return await w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}), identities });
+    } catch (err) {
+      // A refused file (a gzip bomb held up to the statement limit) leaves buffers the thread's
+      // garbage collector gives back only at some later read; a fresh thread for the next file
+      // keeps that memory from adding up over several refusals.
+      void w.terminate();
+      throw err;
     } finally {
       signal?.removeEventListener("abort", stop);
     }
