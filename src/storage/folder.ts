@@ -71,7 +71,7 @@ function isDiskFull(err: unknown): boolean {
 }
 
 /** What was being written when a write in the folder failed, for the message (see `BackupStorage.writeFailure`). */
-export interface WriteFailureContext {
+interface WriteFailureContext {
   /** `the backup`, `the upload` … */
   what: string;
   /** Bytes the write needed in all, when known (an upload's declared length). */
