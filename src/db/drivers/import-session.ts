@@ -1,7 +1,6 @@
 import type { Client } from "@libsql/client";
 import { openClientImport } from "./client-driver.ts";
 import type { DumpHeader } from "../../dump/reader.ts";
-import { InvalidBackupError } from "../../errors.ts";
 import {
   applyDump,
   finishImport,
@@ -126,13 +125,6 @@ export function validateInWorker(
     signal?.addEventListener("abort", stop, { once: true });
     try {
       return await w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}), identities });
-    } catch (err) {
-      // A file refused at a size limit (a gzip bomb held up to MAX_STATEMENT_BYTES) leaves buffers
-      // the thread's garbage collector gives back only at some later read; a fresh thread for the
-      // next file keeps that memory from adding up over several bombs. Only then: stopping a thread
-      // closes the database connections it keeps, which checkpoints the WAL.
-      if (err instanceof InvalidBackupError && /(larger|more) than the limit of \d+ bytes/.test(err.reason)) void w.terminate();
-      throw err;
     } finally {
       signal?.removeEventListener("abort", stop);
     }
