@@ -3,6 +3,7 @@ import type { BulkDeleteResult, FolderUsage } from "../src/backups/engine.ts";
 import type { BackupPage } from "../src/backups/list-query.ts";
 import type { BackupMeta, BackupPreview, EngineActivity, ImportResult, ListedBackup } from "../src/backups/types.ts";
 import type { LastRun, ScheduleStatus } from "../src/schedule/status.ts";
+import { FilterSelect, type Options } from "./filter.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { StatusError, StatusMessage } from "./status.tsx";
 
@@ -316,7 +317,7 @@ function UsageLine(props: { usage: FolderUsage }) {
   );
 }
 
-const TRIGGER_FILTER: [string, string][] = [
+const TRIGGER_FILTER: Options = [
   ["", "All triggers"],
   ["scheduled", "Scheduled"],
   ["change", "After a change"],
@@ -327,11 +328,20 @@ const TRIGGER_FILTER: [string, string][] = [
   ["unknown", "Added by hand"],
 ];
 
-const LOCATION_FILTER: [string, string][] = [
+const LOCATION_FILTER: Options = [
   ["", "Anywhere"],
   ["here", "Here only (not off-site yet)"],
   ["offsite", "Off-site only"],
   ["both", "Here and off-site"],
+];
+
+const SORT_OPTIONS: Options = [
+  ["time", "Time"],
+  ["size", "Size"],
+];
+const ORDER_OPTIONS: Options = [
+  ["desc", "Newest or largest first"],
+  ["asc", "Oldest or smallest first"],
 ];
 
 /** Filter and sort; changing either fetches the table again. With off-site storage on, also where the copies are. */
@@ -348,50 +358,10 @@ function ListControls(props: { view: ListView; where?: boolean | undefined }) {
       role="search"
       aria-label="Filter and sort backups"
     >
-      <div>
-        <label for="filter-trigger">Trigger</label>
-        <select id="filter-trigger" name="trigger">
-          {TRIGGER_FILTER.map(([value, label]) => (
-            <option value={value} selected={(v.trigger ?? "") === value}>
-              {label}
-            </option>
-          ))}
-        </select>
-      </div>
-      {props.where && (
-        <div>
-          <label for="filter-location">Where</label>
-          <select id="filter-location" name="location">
-            {LOCATION_FILTER.map(([value, label]) => (
-              <option value={value} selected={(v.location ?? "") === value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
-      )}
-      <div>
-        <label for="sort-by">Sort by</label>
-        <select id="sort-by" name="sort">
-          <option value="time" selected={(v.sort ?? "time") === "time"}>
-            Time
-          </option>
-          <option value="size" selected={v.sort === "size"}>
-            Size
-          </option>
-        </select>
-      </div>
-      <div>
-        <label for="sort-order">Order</label>
-        <select id="sort-order" name="order">
-          <option value="desc" selected={(v.order ?? "desc") === "desc"}>
-            Newest or largest first
-          </option>
-          <option value="asc" selected={v.order === "asc"}>
-            Oldest or smallest first
-          </option>
-        </select>
-      </div>
+      <FilterSelect id="filter-trigger" name="trigger" label="Trigger" value={v.trigger} options={TRIGGER_FILTER} />
+      {props.where && <FilterSelect id="filter-location" name="location" label="Where" value={v.location} options={LOCATION_FILTER} />}
+      <FilterSelect id="sort-by" name="sort" label="Sort by" value={v.sort ?? "time"} options={SORT_OPTIONS} />
+      <FilterSelect id="sort-order" name="order" label="Order" value={v.order ?? "desc"} options={ORDER_OPTIONS} />
       <noscript>
         <button type="submit">Apply</button>
       </noscript>

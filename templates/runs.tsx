@@ -2,6 +2,7 @@ import { formatBytes } from "../src/bytes.ts";
 import type { RunQuery, RunRecord } from "../src/backups/run-history.ts";
 import { BACKUP_TRIGGERS } from "../src/backups/types.ts";
 import { formatDuration, LocalTime, PAGE as BACKUPS_PAGE, TRIGGER_LABELS } from "./backups.tsx";
+import { FilterSelect, type Options } from "./filter.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 /** The run history's page (the htmx face of GET /api/runs). */
@@ -83,7 +84,6 @@ function RunRow(props: { run: RunRecord }) {
   );
 }
 
-type Options = readonly (readonly [value: string, label: string])[];
 const KIND_OPTIONS: Options = [
   ["", "Backups and imports"],
   ["backup", "Backups"],
@@ -95,22 +95,6 @@ const RESULT_OPTIONS: Options = [
   ["ok", "Succeeded"],
   ["failed", "Failed"],
 ];
-
-/** One labelled select of the filter; `""` is "no filter". */
-function FilterSelect(props: { id: string; name: string; label: string; value: string | undefined; options: Options }) {
-  return (
-    <div>
-      <label for={props.id}>{props.label}</label>
-      <select id={props.id} name={props.name}>
-        {props.options.map(([value, label]) => (
-          <option value={value} selected={(props.value ?? "") === value}>
-            {label}
-          </option>
-        ))}
-      </select>
-    </div>
-  );
-}
 
 /** The filter; changing it fetches the table again (and the URL follows, so it can be shared). */
 function RunControls(props: { query: RunQuery }) {

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import fs from "node:fs/promises";
+import zlib from "node:zlib";
 import { encryptStream } from "./age.ts";
 import type { ByteSink } from "./writer.ts";
 
@@ -13,8 +15,7 @@ export interface FileSink extends ByteSink {
 
 /**
  * Creates `filePath` (which must not exist: `wx`, mode 0600) and returns a sink
- * writing to it. With `gzip`, bytes go through `CompressionStream("gzip")`
- * first; the sha256 and size are those of the file as stored, computed while
+ * writing to it. With `gzip`, bytes go through node:zlib's gzip first; the sha256 and size are those of the file as stored, computed while
  * streaming (Web Crypto cannot hash a stream, so node:crypto's createHash).
  * With `ageRecipients`, the (compressed) bytes are encrypted for them on the
  * way, so no plaintext byte reaches the disk.
@@ -40,16 +41,39 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   let end: () => Promise<void>;
   const recipients = options.ageRecipients ?? [];
   if (options.gzip || recipients.length > 0) {
-    const input = new TransformStream<Uint8Array, Uint8Array>();
-    let output: ReadableStream<Uint8Array> = input.readable;
-    if (options.gzip) output = output.pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
-    if (recipients.length > 0) output = await encryptStream(output, recipients);
-    const writer = input.writable.getWriter();
-    const reader = output.getReader();
+    // Plain bytes in, stored bytes out, with backpressure at every step: node:zlib's gzip (Node's
+    // CompressionStream adapter took in far more than it had compressed, so memory grew with the
+    // database), read only as fast as the file (or age) takes its output.
+    let source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+    if (options.gzip) {
+      const gz = zlib.createGzip();
+      source = gz;
+      write = async (bytes) => {
+        if (!gz.write(bytes)) await once(gz, "drain");
+      };
+      end = async () => {
+        gz.end();
+        await pump;
+      };
+    } else {
+      const input = new TransformStream<Uint8Array, Uint8Array>();
+      const writer = input.writable.getWriter();
+      source = input.readable;
+      write = async (bytes) => {
+        await writer.ready;
+        // Not awaited one by one: `ready` above is the backpressure, the pump drains.
+        writer.write(bytes).catch((err: unknown) => {
+          failed ??= err;
+        });
+      };
+      end = async () => {
+        await writer.close();
+        await pump;
+      };
+    }
+    const output = recipients.length > 0 ? await encryptStream(webStreamOf(source), recipients) : source;
     const pump = (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
+      for await (const value of chunksOf(output)) {
         // Node 20 hands out ArrayBuffer views of various kinds; normalise.
         await writeRaw(value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer));
       }
@@ -57,18 +81,6 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
     pump.catch((err: unknown) => {
       failed ??= err;
     });
-    write = async (bytes) => {
-      if (failed) throw failed;
-      await writer.ready;
-      // Not awaited one by one: `ready` above is the backpressure, the pump drains.
-      writer.write(bytes).catch((err: unknown) => {
-        failed ??= err;
-      });
-    };
-    end = async () => {
-      await writer.close();
-      await pump;
-    };
   } else {
     write = writeRaw;
     end = async () => {};
@@ -95,4 +107,37 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
       await fs.rm(filePath, { force: true }).catch(() => {});
     },
   };
+}
+
+/** A web stream that pulls from `source` one chunk at a time (no read-ahead beyond what is asked for). */
+function webStreamOf(source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  if (source instanceof ReadableStream) return source;
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await it.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel(reason) {
+        await it.return?.(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** The chunks of a web stream or an async iterable, in order. */
+async function* chunksOf(source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (!(source instanceof ReadableStream)) {
+    yield* source;
+    return;
+  }
+  const reader = source.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
 }

@@ -423,7 +423,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
 
     async endSessions(actor, id) {
-      return mutate(actor, async (tx, at) => {
+      return await mutate(actor, async (tx, at) => {
         const user = toUser(await rowById(tx, id));
         const epoch = await raiseSessionEpoch(tx, id, at);
         return { value: user, change: { action: "user.sessions", target: { id, username: user.username }, details: { epoch } } };
