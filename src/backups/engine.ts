@@ -38,7 +38,7 @@ import type { DumpSummary } from "../dump/writer.ts";
 import type { FinishImportOptions, ValidatedDump } from "../db/drivers/apply-dump.ts";
 import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "../db/drivers/import-session.ts";
 import { createBackupStorage, type BackupStorage } from "../storage/folder.ts";
-import { assertSafeBackupName } from "../storage/names.ts";
+import { assertSafeBackupName, newestFirst } from "../storage/names.ts";
 import { createS3Store } from "../storage/s3.ts";
 import { loadIdentities } from "../dump/age.ts";
 import { createOffsite, type Offsite, type OffsiteStatus } from "./offsite.ts";
@@ -480,6 +480,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         stored = await exportViaClient(client(), { ...common, createdAt });
       }
       const meta = await storage.place(tempPath, {
+        taken: await namesOffsite(),
         createdAt,
         trigger,
         actor,
@@ -549,6 +550,16 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     }
   }
 
+  /**
+   * Names of the backups in the bucket: a name pruned here may still be there, and
+   * must not be given to a new backup (its copy would be refused as a different
+   * object of the same name). Empty when there is no bucket or it cannot be listed now.
+   */
+  async function namesOffsite(): Promise<ReadonlySet<string>> {
+    if (!offsite) return new Set();
+    return new Set((await offsite.list().catch(() => [])).map((r) => r.name));
+  }
+
   /** Validates a file and places it as an `upload` backup (the temp file must be in the backup folder). */
   async function storeValidated(
     tempPath: string,
@@ -558,6 +569,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     const validated = await validateInWorker(workers, tempPath, migrationSpecs, limits, signal, await keys());
     const started = clock.now();
     const meta = await storage.place(tempPath, {
+      taken: await namesOffsite(),
       createdAt: started,
       trigger: "upload",
       actor,
@@ -929,7 +941,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       return listed(b, there ? "both" : "here");
     });
     for (const r of remoteByName.values()) out.push(listed(r, "offsite"));
-    return out.sort((a, b) => (a.createdAt === b.createdAt ? b.name.localeCompare(a.name) : b.createdAt.localeCompare(a.createdAt)));
+    return out.sort(newestFirst);
   }
 
   async function getListed(name: string): Promise<ListedBackup> {

@@ -1,4 +1,5 @@
 import { ValidationError } from "../errors.ts";
+import { compareBackupNames } from "../storage/names.ts";
 import type { BackupLocation, BackupMeta, BackupTrigger } from "./types.ts";
 
 /** What a page of the backup list asks for. */
@@ -39,7 +40,7 @@ function keyOf(b: BackupMeta, sort: "time" | "size"): Key {
 
 function compareKeys(a: Key, b: Key): number {
   if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
-  return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+  return compareBackupNames(a[1], b[1]);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { newestFirst } from "../storage/names.ts";
 import fs from "node:fs/promises";
 import type { Clock, TimerHandle, Timers } from "../clock.ts";
 import { InvalidBackupError, NotFoundError, OffsiteError } from "../errors.ts";
@@ -404,7 +405,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
       );
       out.push(...metas);
     }
-    out.sort((a, b) => (a.createdAt === b.createdAt ? b.name.localeCompare(a.name) : b.createdAt.localeCompare(a.createdAt)));
+    out.sort(newestFirst);
     cache = { at: now, list: out };
     return out;
   }

@@ -1,4 +1,5 @@
 import type { BackupMeta } from "../backups/types.ts";
+import { compareBackupNames } from "../storage/names.ts";
 
 /** How many backups of each kind to keep (BACKUP_KEEP_SCHEDULED, BACKUP_KEEP_CHANGE, BACKUP_KEEP_OTHER_DAYS). */
 export interface RetentionPolicy {
@@ -33,7 +34,7 @@ export function selectBackupsToPrune(
   const dated = backups
     .map((b) => ({ b, t: Date.parse(b.createdAt) }))
     .filter((x) => Number.isFinite(x.t))
-    .sort((x, y) => y.t - x.t || (x.b.name < y.b.name ? 1 : x.b.name > y.b.name ? -1 : 0));
+    .sort((x, y) => y.t - x.t || compareBackupNames(y.b.name, x.b.name));
   const newest = dated[0]?.b.name;
   const cutoff = now.getTime() - policy.keepOtherDays * DAY_MS;
   const seen = { scheduled: 0, change: 0 };

@@ -14,6 +14,7 @@ import {
   processAlive,
   tempName,
   tempOwner,
+  newestFirst,
 } from "./names.ts";
 import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, writeSidecar as writeSidecarIn, type Sidecar } from "./sidecar.ts";
 
@@ -44,6 +45,8 @@ interface NewBackupInfo {
   restoreProblems?: string[];
   /** Which kind of dump it is, when known (an upload's checking pass tells). */
   kind?: "lifeboat" | "plain";
+  /** Names taken elsewhere (the off-site bucket keeps backups pruned here): never given again. */
+  taken?: ReadonlySet<string>;
 }
 
 /** A listing read less than this after the folder last changed is checked again next time (see `list`). */
@@ -55,10 +58,6 @@ const RACY_MS = 2000;
  */
 const FULL_SCAN_MS = 60_000;
 
-/** Newest first; the name breaks ties (newer `-2` names first). */
-function newestFirst(a: BackupMeta, b: BackupMeta): number {
-  return a.createdAt === b.createdAt ? b.name.localeCompare(a.name) : b.createdAt.localeCompare(a.createdAt);
-}
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === "ENOENT";
@@ -339,6 +338,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     let name: string | undefined;
     for (let n = 1; n <= 10_000 && !name; n++) {
       const candidate = n === 1 ? `${base}${ext}` : `${base}-${n}${ext}`;
+      if (info.taken?.has(candidate)) continue;
       try {
         // link() never replaces an existing file, so two backups in the same second both survive.
         await fs.link(tempPath, pathOf(candidate));

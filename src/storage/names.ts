@@ -42,6 +42,25 @@ export function backupBaseName(at: Date, trigger: BackupTrigger): string {
   return `lifeboat-${stamp}-${trigger}`;
 }
 
+/**
+ * Orders backup names as their backups were taken: by name, except that a
+ * second backup of the same second (`…-manual-2.sql`, see `place()`) comes after
+ * the first (`…-manual.sql`), which plain string order gets backwards ('-' < '.').
+ */
+export function compareBackupNames(a: string, b: string): number {
+  const pa = COLLISION_RE.exec(a);
+  const pb = COLLISION_RE.exec(b);
+  if (pa && pb && pa[1] === pb[1] && pa[3] === pb[3]) return Number(pa[2] ?? 1) - Number(pb[2] ?? 1);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+const COLLISION_RE = /^(.*?)(?:-(\d+))?(\.sql(?:\.gz)?(?:\.age)?)$/;
+
+/** Newest backup first: by creation time, then by name (`…-2.sql` is newer than `….sql` of the same second). */
+export function newestFirst(a: { name: string; createdAt: string }, b: { name: string; createdAt: string }): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return compareBackupNames(b.name, a.name);
+}
+
 /** A fresh temp name owned by this process: `.lifeboat-tmp.<host>.<pid>.<random hex>` followed by `ext`. */
 export function tempName(ext: string, randomBytesCount = 8): string {
   return `${TEMP_PREFIX}${HOST_TAG}.${process.pid}.${randomBytes(randomBytesCount).toString("hex")}${ext}`;

@@ -36,6 +36,16 @@ describe("selectBackupsToPrune", () => {
     expect(out.find((d) => d.name === change[4]!.name)?.reason).toMatch(/more than 2 change backups/);
   });
 
+  it("knows which of two backups taken in the same second is newer (…-2.sql after ….sql), also off-site where times are whole seconds", () => {
+    const first = backup("scheduled", DAY, { createdAt: "2026-11-25T12:00:00.000Z" });
+    const second = { ...first, name: first.name.replace(".sql", "-2.sql") };
+    const third = { ...first, name: first.name.replace(".sql", "-10.sql") };
+    for (const list of [[first, second, third], [third, second, first], [second, third, first]]) {
+      const out = selectBackupsToPrune(list, { ...policy, keepScheduled: 1 }, NOW);
+      expect(out.map((d) => d.name).sort()).toEqual([first.name, second.name].sort());
+    }
+  });
+
   it("removes other kinds only when older than the configured days", () => {
     const young = ["manual", "upload", "pre-import", "pre-migration", "unknown"].map((t) =>
       backup(t as BackupTrigger, 29 * DAY),
