@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { newestFirst } from "../storage/names.ts";
+import { sidecarOf } from "../storage/sidecar.ts";
 import fs from "node:fs/promises";
 import type { Clock, TimerHandle, Timers } from "../clock.ts";
 import { InvalidBackupError, NotFoundError, OffsiteError } from "../errors.ts";
@@ -116,19 +117,9 @@ interface RemoteSidecar {
 }
 
 function toRemoteSidecar(meta: BackupMeta, uploadedAt: string): RemoteSidecar {
-  return {
-    format: 1,
-    size: meta.size,
-    createdAt: meta.createdAt,
-    trigger: meta.trigger,
-    actor: meta.actor,
-    sha256: meta.sha256,
-    rowCounts: meta.rowCounts,
-    pinned: meta.pinned,
-    periodKey: meta.periodKey ?? null,
-    ...(meta.restoreProblems?.length ? { restoreProblems: meta.restoreProblems } : {}),
-    uploadedAt,
-  };
+  // The local sidecar's fields, less what only this folder knows (the kind is found again by a check).
+  const { kind: _kind, ...common } = sidecarOf(meta);
+  return { ...common, uploadedAt };
 }
 
 function parseRemoteSidecar(text: string): RemoteSidecar | null {

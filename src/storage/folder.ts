@@ -16,7 +16,7 @@ import {
   tempOwner,
   newestFirst,
 } from "./names.ts";
-import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, writeSidecar as writeSidecarIn, type Sidecar } from "./sidecar.ts";
+import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, sidecarOf, writeSidecar as writeSidecarIn, type Sidecar } from "./sidecar.ts";
 
 /**
  * The backup folder: listing, atomic placement, pins and cleanup, built on
@@ -401,15 +401,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     invalidate(name);
     const current = await readSidecar(name);
     await writeSidecar(name, {
-      format: 1,
-      size: meta.size,
-      createdAt: meta.createdAt,
-      trigger: meta.trigger,
-      actor: meta.actor,
-      sha256: meta.sha256,
-      rowCounts: meta.rowCounts,
-      periodKey: meta.periodKey ?? null,
-      ...(meta.restoreProblems ? { restoreProblems: meta.restoreProblems } : {}),
+      ...sidecarOf(meta),
       ...(current ? { sha256: current.sha256, size: current.size } : {}),
       pinned: change.pinned ?? meta.pinned,
       kind: change.kind ?? meta.kind ?? null,
@@ -441,17 +433,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     await fs.rm(tempPath, { force: true });
     try {
       await writeSidecar(meta.name, {
-        format: 1,
-        size: meta.size,
-        createdAt: meta.createdAt,
-        trigger: meta.trigger,
-        actor: meta.actor,
-        sha256: meta.sha256,
-        rowCounts: meta.rowCounts,
-        pinned: meta.pinned,
-        periodKey: meta.periodKey ?? null,
-        ...(meta.restoreProblems?.length ? { restoreProblems: meta.restoreProblems } : {}),
-        kind: meta.kind ?? null,
+        ...sidecarOf(meta),
         offsiteAt: offsiteAt.toISOString(),
       });
     } catch (err) {

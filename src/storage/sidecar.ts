@@ -2,7 +2,7 @@ import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { BACKUP_TRIGGERS } from "../backups/types.ts";
+import { BACKUP_TRIGGERS, type BackupMeta } from "../backups/types.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 
 /** A backup's metadata lives beside it in `<backup name>.json`. */
@@ -32,6 +32,23 @@ const SidecarSchema = z.object({
 
 /** What the sidecar `<name>.json` holds. */
 export type Sidecar = z.infer<typeof SidecarSchema>;
+
+/** The sidecar that records `meta` (not yet verified, not yet off-site). */
+export function sidecarOf(meta: BackupMeta): Sidecar {
+  return {
+    format: 1,
+    size: meta.size,
+    createdAt: meta.createdAt,
+    trigger: meta.trigger,
+    actor: meta.actor,
+    sha256: meta.sha256,
+    rowCounts: meta.rowCounts,
+    pinned: meta.pinned,
+    periodKey: meta.periodKey ?? null,
+    ...(meta.restoreProblems?.length ? { restoreProblems: meta.restoreProblems } : {}),
+    kind: meta.kind ?? null,
+  };
+}
 
 /** The sidecar of backup `name` in `dir`, or null when it is missing, not a regular file, too big or not valid. */
 export async function readSidecar(dir: string, name: string): Promise<Sidecar | null> {
