@@ -49,7 +49,14 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
       const gz = zlib.createGzip();
       source = gz;
       write = async (bytes) => {
-        if (!gz.write(bytes)) await once(gz, "drain");
+        if (gz.write(bytes)) return;
+        try {
+          await once(gz, "drain");
+        } catch (err) {
+          // The pump stopped (a full disk, say) and took the gzip stream down with it: its error is the one to report.
+          await pump;
+          throw err;
+        }
       };
       end = async () => {
         gz.end();

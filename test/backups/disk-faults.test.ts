@@ -41,8 +41,8 @@ interface Ctx {
   backupDir: string;
 }
 
-async function boot(backupDir: string): Promise<Ctx> {
-  const lb = await bootWithAdmin({ BACKUP_DIR: backupDir });
+async function boot(backupDir: string, env: Record<string, string> = {}): Promise<Ctx> {
+  const lb = await bootWithAdmin({ BACKUP_DIR: backupDir, ...env });
   await lb.db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
   await lb.db.execute("INSERT INTO notes (body) VALUES ('kept')");
   const token = await loginToken(lb, ADMIN.username, ADMIN.password);
@@ -120,6 +120,18 @@ describe("a full disk under the backup folder", () => {
     // Once there is room again, backups work: nothing (a lock, a temp file) was left in the way.
     await ctx.lb.db.execute("DROP TABLE bulk");
     expect((await ctx.lb.app.request("/api/backups", { method: "POST", headers: ctx.auth })).status).toBe(201);
+  });
+
+  it("answers a gzip backup the same way: 507 naming the free space, nothing left behind", async () => {
+    const ctx = await boot(await smallDisk(1024), { BACKUP_COMPRESSION: "gzip" });
+    await growDatabase(ctx, 3);
+    const dumpBefore = sqliteDump(ctx.dbPath);
+    const filesBefore = await folderFiles(ctx.backupDir);
+    const res = await ctx.lb.app.request("/api/backups", { method: "POST", headers: ctx.auth });
+    const message = await expectRefusal(res, 507, "insufficient_storage");
+    expect(message).toMatch(/^Not enough free space for the backup on the disk of the backup folder .+ free; the database is [\d.]+ MB\)\. Nothing was stored/);
+    expect(await folderFiles(ctx.backupDir)).toEqual(filesBefore);
+    expect(sqliteDump(ctx.dbPath)).toBe(dumpBefore);
   });
 
   it("answers an upload and an upload-and-import with 507 naming the free space and the upload's size", async () => {
