@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient, type Client } from "@libsql/client";
 import type { Config } from "../config.ts";
 
@@ -44,8 +45,7 @@ export async function openDatabase(
   const wanted = config.databaseJournalMode ?? (existing ? undefined : "wal");
   if (config.databasePath && wanted) {
     try {
-      const rs = await client.execute(`PRAGMA journal_mode = ${wanted}`);
-      const now = String(rs.rows[0]?.[0] ?? "").toLowerCase();
+      const now = await setJournalMode(client, wanted);
       if (now !== wanted) throw new Error(`the database stayed in journal mode ${now || "unknown"}`);
     } catch (err) {
       client.close();
@@ -53,4 +53,26 @@ export async function openDatabase(
     }
   }
   return client;
+}
+
+/**
+ * Switching the journal mode needs the database to itself. SQLite's busy
+ * handler does not cover every way two connections can meet there: when two
+ * instances start at once and both read the file before either switches, one
+ * of them gets SQLITE_BUSY at once (waiting could deadlock). That is not a
+ * failure to start: try again, with jitter, until the busy timeout is spent;
+ * by then the other instance has usually made the switch already.
+ */
+async function setJournalMode(client: Client, wanted: string): Promise<string> {
+  const deadline = performance.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const rs = await client.execute(`PRAGMA journal_mode = ${wanted}`);
+      return String(rs.rows[0]?.[0] ?? "").toLowerCase();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== "SQLITE_BUSY" || performance.now() >= deadline) throw err;
+      await sleep(20 + Math.random() * 80);
+    }
+  }
 }
