@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bootTestLifeboat } from "./support/app.ts";
+import { bundled } from "./support/bundle.ts";
 import { tempDir } from "./support/temp.ts";
 
 describe("health and readiness", () => {
@@ -58,9 +59,8 @@ describe("health and readiness", () => {
     await fs.mkdir(backups, { mode: 0o777 });
     await fs.chmod(backups, 0o555);
     const asRoot = process.getuid?.() === 0;
-    const script = path.resolve("test/fixtures/readyz-probe.ts");
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", script], {
+      const child = spawn(process.execPath, [bundled("readyz-probe")], {
         env: { ...process.env, DATA_DIR: dir, BACKUP_DIR: backups, LOG_LEVEL: "silent" },
         ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
         cwd: process.cwd(),

@@ -5,7 +5,8 @@ import { runCommandLine } from "../src/cli/command-line.ts";
 import { databaseCheck } from "../src/health.ts";
 import { createLogger } from "../src/logger.ts";
 import { redactCredentials } from "../src/redact.ts";
-import { freePort, start } from "./support/process.ts";
+import { NODE_ENTRY, startEntry } from "./support/entries.ts";
+import { freePort } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
 
 const PASSWORD = "s3cr3t-pa55word";
@@ -38,7 +39,7 @@ describe("credentials in a DATABASE_URL are never printed", () => {
 
   it("a start that cannot reach the database prints the error without them (Node entry)", async () => {
     // libSQL's driver refuses the URL with an error that quotes it whole, stack and all.
-    const started = start(process.execPath, ["--import", "tsx", path.resolve("src/main-node.ts")], {
+    const started = startEntry(NODE_ENTRY, {
       DATA_DIR: await tempDir(),
       PORT: String(await freePort()),
       DATABASE_URL: secretUrl("libsql", await freePort()),

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ENTRIES, startEntry } from "./support/entries.ts";
+import { ENTRIES, NODE_DEV_ENTRY, startEntry } from "./support/entries.ts";
 import { freePort, waitForHttp } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
 
-describe.each(ENTRIES)("$name entry", (entry) => {
+// The sources through tsx too, as `npm run dev` starts them.
+describe.each([...ENTRIES, NODE_DEV_ENTRY])("$name entry", (entry) => {
   it("serves /healthz and /readyz on the embedded libSQL file, and stops cleanly on SIGTERM", async () => {
     const dataDir = await tempDir();
     const port = await freePort();

@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
 import { bootTestLifeboat } from "../support/app.ts";
+import { bundled } from "../support/bundle.ts";
 import { start } from "../support/process.ts";
 import { tempDir } from "../support/temp.ts";
 import { eventually } from "../support/wait.ts";
@@ -21,7 +22,7 @@ describe("a crash during export", () => {
       INSERT INTO events SELECT i, printf('%.200c', 'x') || i, i * 7 FROM c;`);
     db.close();
 
-    const child = start(process.execPath, ["--import", "tsx", path.resolve("test/fixtures/backup-child.ts")], {
+    const child = start(process.execPath, [bundled("backup-child")], {
       DATA_DIR: dataDir,
       LOG_LEVEL: "silent",
     });

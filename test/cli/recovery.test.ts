@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import Database from "libsql";
@@ -6,21 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CURRENT_SCRYPT } from "../../src/users/password.ts";
 import { bootTestLifeboat } from "../support/app.ts";
 import { ADMIN, TEST_JWT_SECRET } from "../support/auth.ts";
+import { runCli } from "../support/cli.ts";
 import { destroyS3Server, startS3Server, type TestS3Server } from "../support/s3-server.ts";
 import { tempDir } from "../support/temp.ts";
 
-const CLI = path.resolve("src/cli/main.ts");
-
-function lifeboat(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, LOG_LEVEL: "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const lifeboat = runCli;
 
 let server: TestS3Server;
 beforeAll(async () => {

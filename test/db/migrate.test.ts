@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { migrationStatus, runMigrations } from "../../src/db/migrate.ts";
 import { MIGRATIONS_TABLE } from "../../src/db/migrations/table.ts";
 import { MIGRATIONS, type Migration } from "../../src/db/migrations/index.ts";
+import { bundled } from "../support/bundle.ts";
 import { tempDir } from "../support/temp.ts";
 
 const clients: { close(): void }[] = [];
@@ -103,7 +104,7 @@ describe("runMigrations", () => {
     const { db, file } = await freshDb();
     const run = () =>
       new Promise<number[]>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/migrate-once.ts"], {
+        const child = spawn(process.execPath, [bundled("migrate-once")], {
           env: { ...process.env, DATABASE_URL: `file:${file}` },
         });
         let out = "";

@@ -6,7 +6,8 @@ import openapiTS, { astToString } from "openapi-typescript";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { bootTestLifeboat } from "../support/app.ts";
-import { freePort, start, waitForHttp } from "../support/process.ts";
+import { NODE_ENTRY, startEntry } from "../support/entries.ts";
+import { freePort, waitForHttp } from "../support/process.ts";
 import { tempDir } from "../support/temp.ts";
 
 const run = promisify(execFile);
@@ -108,7 +109,7 @@ describe("/api/openapi.json with the tools users bring", () => {
     const dataDir = await tempDir();
     const port = await freePort();
     const env = { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", BACKUP_SCHEDULE: "off", ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password };
-    const server = start(process.execPath, ["--import", "tsx", "src/main-node.ts"], env);
+    const server = startEntry(NODE_ENTRY, env);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, server);
     const flow = await run(process.execPath, ["--import", "tsx", path.join(dir, "flow.ts")], {
       env: { ...process.env, ...env, LIFEBOAT_URL: `http://127.0.0.1:${port}` },

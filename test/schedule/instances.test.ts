@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { createClient } from "@libsql/client";
 import { afterEach, describe, expect, it } from "vitest";
+import { bundled } from "../support/bundle.ts";
 import { tempDir } from "../support/temp.ts";
 import { ADMIN, bootScheduled, CRON_SECRET, listBackups } from "./support/boot.ts";
 
@@ -15,7 +16,7 @@ afterEach(() => {
 
 /** Starts one instance process; resolves `ready` when it has booted and `done` with its summary. */
 function instance(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.resolve("test/schedule/fixtures/instance.ts")], {
+  const child = spawn(process.execPath, [bundled("instance")], {
     env: { ...process.env, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
