@@ -1,7 +1,7 @@
 /**
  * The backup worker thread: the heavy, synchronous work of an export or an
  * import on a local database file runs here, never on the thread that serves
- * HTTP. A `PRAGMA integrity_check`, building an index, the COMMIT of a large
+ * HTTP. A `PRAGMA quick_check`, building an index, the COMMIT of a large
  * transaction or its WAL checkpoint each take seconds inside one native call;
  * here they only keep this thread busy, so `/healthz` stays fast. The worker
  * also reads and checks the dump file itself, so statements never have to be
@@ -26,7 +26,7 @@ import { serializeError, type LockOutcome, type WorkerRequest, type WorkerRespon
 /**
  * Page cache of the import connection, in KiB. Small while rows go in (they
  * are appended in key order, and SQLite sizes an index build's sort buffer
- * by it), larger for integrity_check and foreign_key_check, which look pages
+ * by it), larger for quick_check and foreign_key_check, which look pages
  * up all over the database.
  */
 const APPLY_CACHE_KIB = 4 * 1024;
