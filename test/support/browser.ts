@@ -2,10 +2,9 @@ import fs from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterEachTest } from "./cleanup.ts";
 import type { TestLifeboat } from "./app.ts";
-import { tempDir } from "./temp.ts";
 
 /** Debian's chromium; playwright-core downloads no browser of its own. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -94,22 +93,30 @@ export async function signIn(page: Page, url: string, credentials: { username: s
   await page.waitForURL(`${url}${landing}`);
 }
 
+let browser: Promise<Browser> | undefined;
+
 /**
- * Starts headless chromium with a fresh profile (user-data dir in a temp
- * folder) and opens one page. Closed after the test.
+ * Headless chromium, started once per test process (vitest keeps its worker
+ * processes for all their files) and shared: each test gets a context of its
+ * own, which has its own cookies, storage and cache, as a fresh profile would.
+ * The browser ends with the process (Playwright drives it through a pipe).
  */
+async function sharedBrowser(): Promise<Browser> {
+  const current = await browser;
+  if (current?.isConnected()) return current;
+  browser = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  return browser;
+}
+
+/** Opens one page in a new browser context (fresh cookies and storage). Closed after the test. */
 export async function openBrowser(options: { bypassCSP?: boolean } = {}): Promise<TestBrowser> {
-  const profile = await tempDir("lifeboat-chromium-");
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
+  const context = await (await sharedBrowser()).newContext({
     viewport: { width: 1200, height: 900 },
     // Only for injecting axe-core: the pages themselves are tested under their strict CSP.
     ...(options.bypassCSP ? { bypassCSP: true } : {}),
   });
   cleanups.push(() => context.close());
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (msg) => {
     if (msg.type() === "error") errors.push(msg.text());
