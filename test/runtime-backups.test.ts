@@ -1,10 +1,10 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DENO_ENTRY, serveEntry } from "./support/entries.ts";
+import { DENO_ENTRY, serveEntry, signInOverHttp } from "./support/entries.ts";
 import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
+import { ADMIN } from "./support/auth.ts";
 
-const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 describe("backups over HTTP under Deno", () => {
   it("backs up, downloads, uploads (streamed multipart) and imports; refuses an oversized upload with 413", async () => {
@@ -14,14 +14,7 @@ describe("backups over HTTP under Deno", () => {
       ADMIN_PASSWORD: ADMIN.password,
       MAX_UPLOAD_BYTES: "1MiB",
     });
-    const login = await fetch(`${base}/api/auth/login`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(ADMIN),
-    });
-    expect(login.status).toBe(200);
-    const { token } = (await login.json()) as { token: string };
-    const auth = { Authorization: `Bearer ${token}` };
+    const auth = await signInOverHttp(base);
 
     const created = await fetch(`${base}/api/backups`, { method: "POST", headers: auth });
     expect(created.status).toBe(201);

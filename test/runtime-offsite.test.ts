@@ -3,11 +3,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyS3Server, startS3Server, type TestS3Server } from "./support/s3-server.ts";
-import { DENO_ENTRY, startEntry } from "./support/entries.ts";
-import { freePort, waitForHttp } from "./support/process.ts";
-import { tempDir } from "./support/temp.ts";
+import { DENO_ENTRY, serveEntry, signInOverHttp } from "./support/entries.ts";
+import { ADMIN } from "./support/auth.ts";
 
-const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 let server: TestS3Server;
 beforeAll(async () => {
@@ -19,26 +17,13 @@ afterAll(async () => {
 
 describe("off-site copies under Deno", () => {
   it("copies a backup to the bucket, lists it as here + off-site, and streams an off-site-only copy back", async () => {
-    const dataDir = await tempDir();
-    const port = await freePort();
-    const proc = startEntry(DENO_ENTRY, {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
+    const { proc, base, dataDir } = await serveEntry(DENO_ENTRY, {
       LOG_LEVEL: "warn",
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
       ...server.env(`deno-${process.pid}`),
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/healthz`, 60_000, proc);
-    const login = await fetch(`${base}/api/auth/login`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(ADMIN),
-    });
-    expect(login.status).toBe(200);
-    const auth = { Authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+    const auth = await signInOverHttp(base);
 
     const created = await fetch(`${base}/api/backups`, { method: "POST", headers: auth });
     expect(created.status).toBe(201);

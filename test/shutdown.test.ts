@@ -3,12 +3,12 @@ import http from "node:http";
 import path from "node:path";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
-import { DENO_ENTRY, NODE_ENTRY, serveEntry, type Entry, type ServedEntry } from "./support/entries.ts";
+import { DENO_ENTRY, NODE_ENTRY, serveEntry, signInOverHttp, type Entry, type ServedEntry } from "./support/entries.ts";
 import { MULTIPART_TYPE, multipartBody } from "./support/multipart.ts";
 import { freePort, start, waitForHttp, type Started } from "./support/process.ts";
 import { tempDir } from "./support/temp.ts";
+import { ADMIN } from "./support/auth.ts";
 
-const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 const runtimes = [
   { ...NODE_ENTRY, refusesNewConnections: true },
@@ -61,16 +61,6 @@ function slowPost(url: string, headers: Record<string, string>, body: Uint8Array
   };
 }
 
-async function login(base: string): Promise<Record<string, string>> {
-  const res = await fetch(`${base}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(ADMIN),
-  });
-  expect(res.status).toBe(200);
-  return { Authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
-}
-
 /** Starts the server through `entry` with the first admin, no schedule and the given grace. */
 function serve(entry: Entry, graceSeconds: number): Promise<ServedEntry> {
   return serveEntry(entry, {
@@ -85,7 +75,7 @@ function serve(entry: Entry, graceSeconds: number): Promise<ServedEntry> {
 describe.each(runtimes)("SIGTERM to the $name entry", ({ refusesNewConnections, ...entry }) => {
   it("lets an import request in flight finish and commit, turns new requests away, then exits 0", async () => {
     const { dataDir, base, proc } = await serve(entry, 60);
-    const auth = await login(base);
+    const auth = await signInOverHttp(base);
     const created = await fetch(`${base}/api/backups`, { method: "POST", headers: auth });
     expect(created.status).toBe(201);
     const { name } = (await created.json()) as { name: string };
@@ -126,7 +116,7 @@ describe.each(runtimes)("SIGTERM to the $name entry", ({ refusesNewConnections, 
 
   it("exits 1 once SHUTDOWN_GRACE_SECONDS pass with a request still in flight", async () => {
     const { dataDir, base, proc } = await serve(entry, 1);
-    const auth = await login(base);
+    const auth = await signInOverHttp(base);
     // Never finished: the client stalls, the grace runs out.
     slowPost(`${base}/api/backups/upload`, { ...auth, "Content-Type": MULTIPART_TYPE }, multipartBody(new Uint8Array(512 * 1024).fill(0x2d)));
     await uploadStarted(dataDir, proc);

@@ -4,10 +4,8 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { ADMIN } from "../support/auth.ts";
-import { NODE_ENTRY, startEntry } from "../support/entries.ts";
+import { NODE_ENTRY, serveEntry, signInOverHttp } from "../support/entries.ts";
 import { MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
-import { freePort, waitForHttp } from "../support/process.ts";
-import { tempDir } from "../support/temp.ts";
 
 /**
  * Gzip bombs, uploaded for import to a real server at the default statement
@@ -55,22 +53,14 @@ const CASES = [
  */
 describe("gzip bombs stay under 250 MB of server memory", () => {
   it.each(CASES)("refuses an unterminated $name bomb with a 422 naming the line", async (c) => {
-    const dataDir = await tempDir();
-    const port = await freePort();
-    const proc = startEntry(NODE_ENTRY, {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
+    const { proc, base, dataDir } = await serveEntry(NODE_ENTRY, {
       LOG_LEVEL: "warn",
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
       // The newline flood is valid SQL; the inflated-size limit stops it (the statement limit stays at its default).
       MAX_IMPORT_BYTES: String(64 * MiB),
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/healthz`, 60_000, proc);
-    const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ADMIN) });
-    const auth = { Authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+    const auth = await signInOverHttp(base);
     const dbPath = path.join(dataDir, "app.db");
     const dumpBefore = execFileSync("sqlite3", [dbPath, ".dump"], { encoding: "utf8" });
     const list = async () => (await (await fetch(`${base}/api/backups`, { headers: auth })).json()) as unknown;

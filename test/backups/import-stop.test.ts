@@ -7,7 +7,7 @@ import type { TestLifeboat } from "../support/app.ts";
 import { ADMIN, bootWithAdmin, loginToken } from "../support/auth.ts";
 import { MULTIPART_TYPE, multipartBody } from "../support/multipart.ts";
 import { eventually } from "../support/wait.ts";
-import { NODE_ENTRY, serveEntry } from "../support/entries.ts";
+import { NODE_ENTRY, serveEntry, signInOverHttp } from "../support/entries.ts";
 
 /**
  * Imports that would never end are stopped — at IMPORT_TIMEOUT_SECONDS, or by
@@ -144,8 +144,7 @@ describe("POST /api/backups/{name}/verify", () => {
 describe("SIGTERM during an endless import", () => {
   it("stops and rolls back the import, answers it 503, and the server exits cleanly", async () => {
     const { proc, base, dataDir } = await serveEntry(NODE_ENTRY, { LOG_LEVEL: "info", ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password });
-    const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ADMIN) });
-    const auth = { Authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+    const auth = await signInOverHttp(base);
     const dbPath = path.join(dataDir, "app.db");
     const before = execFileSync("sqlite3", [dbPath, ".dump"], { encoding: "utf8" });
     const running = fetch(`${base}/api/backups/import`, { method: "POST", headers: { ...auth, "Content-Type": MULTIPART_TYPE }, body: multipartBody(new TextEncoder().encode(ENDLESS)) });

@@ -9,10 +9,10 @@ import { bootTestLifeboat } from "../support/app.ts";
 import { NODE_ENTRY, startEntry } from "../support/entries.ts";
 import { freePort, waitForHttp } from "../support/process.ts";
 import { tempDir } from "../support/temp.ts";
+import { ADMIN } from "../support/auth.ts";
 
 const run = promisify(execFile);
 const bin = (name: string) => path.resolve("node_modules/.bin", name);
-const ADMIN = { username: "admin", password: "correct horse battery staple" };
 /** Operations that take no input and need no account (see redocly.yaml). */
 const PUBLIC_DOCS = ["getOpenApiDocument", "getApiReference"];
 

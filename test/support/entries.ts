@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { ADMIN } from "./auth.ts";
 import { bundled } from "./bundle.ts";
 import { freePort, start, waitForHttp, type Started } from "./process.ts";
 import { tempDir } from "./temp.ts";
@@ -60,4 +61,19 @@ export async function serveEntry(entry: Entry, env: Record<string, string>): Pro
   const proc = startEntry(entry, { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...env });
   await waitForHttp(`${base}/healthz`, 60_000, proc);
   return { proc, base, dataDir };
+}
+
+/**
+ * Signs the first admin (`ADMIN`, passed to the server as ADMIN_USERNAME /
+ * ADMIN_PASSWORD) in over HTTP; returns the Authorization header to send
+ * (throws unless 200).
+ */
+export async function signInOverHttp(base: string): Promise<Record<string, string>> {
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(ADMIN),
+  });
+  if (res.status !== 200) throw new Error(`login as ${ADMIN.username} failed: ${res.status} ${await res.text()}`);
+  return { Authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
