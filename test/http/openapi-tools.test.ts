@@ -103,7 +103,7 @@ describe("/api/openapi.json with the tools users bring", () => {
       }),
     );
     await fs.writeFile(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
-    const tsc = await run(bin("tsc"), ["-p", path.join(dir, "tsconfig.json")]).catch((err: { stdout: string }) => err);
+    const tsc = await run(process.execPath, [path.resolve("node_modules/typescript7/bin/tsc"), "-p", path.join(dir, "tsconfig.json")]).catch((err: { stdout: string }) => err);
     expect(tsc.stdout).toBe("");
 
     const dataDir = await tempDir();
