@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import fs from "node:fs/promises";
 import zlib from "node:zlib";
-import { encryptStream } from "./age.ts";
+import { encryptStream } from "./age-stream.ts";
 import type { ByteSink } from "./writer.ts";
 
 /** A new file being written: hashes and counts the bytes as stored, optionally gzipped and/or age-encrypted. */

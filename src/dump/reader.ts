@@ -23,7 +23,7 @@ import { pipeline, Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import zlib from "node:zlib";
 import { InvalidBackupError } from "../errors.ts";
-import { decryptStream, isAgeEncrypted, isArmoredAge } from "./age.ts";
+import { decryptStream, isAgeEncrypted, isArmoredAge } from "./age-stream.ts";
 import { fileHandleStream } from "./file-stream.ts";
 import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";

@@ -3,7 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { identityToRecipient } from "age-encryption";
-import { decryptStream, encryptStream, isAgeEncrypted, loadIdentities, parseRecipients } from "../../src/dump/age.ts";
+import { loadIdentities, parseRecipients } from "../../src/dump/age.ts";
+import { decryptStream, encryptStream, isAgeEncrypted } from "../../src/dump/age-stream.ts";
 import { InvalidBackupError } from "../../src/errors.ts";
 import { tempDir } from "../support/temp.ts";
 
