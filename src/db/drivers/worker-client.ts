@@ -172,7 +172,8 @@ async function startDbWorker(): Promise<DbWorker> {
 export async function startDbProcess(): Promise<DbWorker> {
   const fromSource = here.endsWith(".ts");
   let workerPath = new URL(fromSource ? "./db-worker.ts" : "./db-worker.js", here);
-  const execArgv: string[] = [];
+  // V8's own `gc` (Deno's fork passes it on as --v8-flags): the worker's collections (see db-worker.ts).
+  const execArgv: string[] = ["--expose-gc"];
   if (fromSource && !isDeno) {
     // From sources under Node: the same bundle as the thread (`bundleFromSource`), else tsx's loader.
     const bundle = await bundleFromSource().catch(() => null);
