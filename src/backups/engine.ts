@@ -702,16 +702,26 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         let retake: Promise<void> | null = null;
         let committed = false;
         try {
-          const checked = alreadyValidated ?? (await session.validate(filePath, migrationSpecs, limits));
-          checkBeforeApply(checked, source, expectedSha256);
-          const checkMs = elapsed();
+          // The file check (a thread of this process) and the safety backup (the import's own
+          // process, from its read snapshot) read different files: they run side by side. A file
+          // the check refuses answers with that refusal, and its safety backup is removed unannounced.
+          const checkWatch = stopwatch();
+          let checkMs = 0;
+          const checked = (alreadyValidated ? Promise.resolve(alreadyValidated) : validateInWorker(workers, filePath, migrationSpecs, limits, signal, await keys())).then((v) => {
+            checkMs = alreadyValidated ? 0 : checkWatch();
+            checkBeforeApply(v, source, expectedSha256);
+            return v;
+          });
+          checked.catch(() => {}); // awaited below, whatever the safety backup does
           try {
             safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
           } catch (err) {
+            await checked; // a refused file says so rather than the safety backup's failure
             throw failSafety(err);
           }
           let safetyDone = clock.now();
           const safetyDoneMs = elapsed();
+          const validated = await checked;
           await deps.onImportStep?.("safety-backup-written");
           return await locked(async () => {
             const lockStart = elapsed();
@@ -744,9 +754,9 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
               steps.safetyBackup = "from the snapshot (no write in between)";
             }
             const applyStart = elapsed();
-            const header = await session.apply(filePath, { content: checked.content, migrations: migrationSpecs, limits });
+            const header = await session.apply(filePath, { content: validated.content, migrations: migrationSpecs, limits });
             const appliedMs = elapsed();
-            const outcome = await session.finish(finishOptions(header, checked), null);
+            const outcome = await session.finish(finishOptions(header, validated), null);
             const checkedMs = elapsed();
             if (retake) await retake;
             const retakeWaitMs = elapsed() - checkedMs;
@@ -754,7 +764,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
             committed = true;
             logger.debug("import steps", {
               checkMs,
-              safetyBackupMs: safetyDoneMs - checkMs,
+              safetyBackupMs: safetyDoneMs,
               ...steps,
               applyMs: appliedMs - applyStart,
               finishMs: checkedMs - appliedMs,

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import {
   BusyError,
+  ChecksumMismatchError,
   ConflictError,
   InvalidBackupError,
   NotFoundError,
@@ -241,6 +242,19 @@ describe("backups and events", () => {
     const err = await t.engine.importBackup(b.name, { actor: null }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsupportedDatabaseError);
     expect((err as Error).message).toMatch(/^The safety backup failed, so nothing was imported: .*docs/);
+    expect(contentDiff(readContent(t.dbPath, { skip: ["docs", "docs_node", "docs_rowid", "docs_parent"] }), before)).toEqual([]);
+    expect(await listDir(t.backupDir)).toEqual([b.name, `${b.name}.json`]);
+  });
+
+  it("answers a changed file with its checksum refusal, also when the safety backup fails beside the check", async () => {
+    const t = await makeEngine({ corpus: { bigRows: 10 } });
+    const b = await t.engine.createBackup({ trigger: "manual" });
+    const file = backupPath(t, b.name);
+    await fs.writeFile(file, (await fs.readFile(file, "utf8")).replace("BEGIN TRANSACTION;", "BEGIN TRANSACTION; "));
+    exec(t.dbPath, "CREATE VIRTUAL TABLE docs USING geopoly(label); INSERT INTO docs(_shape, label) VALUES ('[[0,0],[1,0],[0,1],[0,0]]', 'hello');");
+    const before = readContent(t.dbPath, { skip: ["docs", "docs_node", "docs_rowid", "docs_parent"] });
+    const err = await t.engine.importBackup(b.name, { actor: null }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChecksumMismatchError);
     expect(contentDiff(readContent(t.dbPath, { skip: ["docs", "docs_node", "docs_rowid", "docs_parent"] }), before)).toEqual([]);
     expect(await listDir(t.backupDir)).toEqual([b.name, `${b.name}.json`]);
   });
