@@ -13,10 +13,15 @@
  * The bench reports the longest time that writer could not write, beside the
  * import's replace step (the time the import holds the write lock).
  *
+ * `--runtime deno` runs the measured Lifeboat under Deno instead: the npm
+ * `deno` binary with deno.json's start-task flags, from source, served by
+ * `Deno.serve`, as `deno task start` runs it (the CLI, the writer and the
+ * /healthz poller stay as they are).
+ *
  * Internal modes (this file starts itself as a child): `--generate <db> <bytes>`,
  * `--poll <url>` and `--writer <db>`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -163,8 +168,9 @@ function self(args: string[]): ChildProcess {
 
 /**
  * The measured Lifeboat: compiled JavaScript (`npm run build`) in a plain Node
- * process, as `npm start` runs it, serving the app on a free port; the engine
- * runs in that same process. It takes commands over IPC and reports each
+ * process, as `npm start` runs it, or the sources under Deno as `deno task
+ * start` runs them (`--runtime deno`), serving the app on a free port; the
+ * engine runs in that same process. It takes commands over IPC and reports each
  * command's time and the process's peak RSS while it ran (sampled every 25 ms).
  */
 const SERVER_CODE = `
@@ -191,14 +197,23 @@ function treeRss(pid = process.pid) {
   return sum;
 }
 const { bootLifeboat } = await import(process.env.BENCH_LIFEBOAT);
-const { serve } = await import(process.env.BENCH_SERVER);
 const lb = await bootLifeboat({ env: process.env });
-const server = serve({ fetch: lb.app.fetch, port: 0, hostname: "127.0.0.1" });
-await new Promise((r) => server.once("listening", r));
-process.send({ ready: true, port: server.address().port, rss: process.memoryUsage.rss() });
+let port, closeServer;
+if (typeof Deno !== "undefined") {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, lb.app.fetch);
+  port = server.addr.port;
+  closeServer = () => server.shutdown();
+} else {
+  const { serve } = await import(process.env.BENCH_SERVER);
+  const server = serve({ fetch: lb.app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise((r) => server.once("listening", r));
+  port = server.address().port;
+  closeServer = () => server.close();
+}
+process.send({ ready: true, port, rss: process.memoryUsage.rss() });
 process.on("message", async (cmd) => {
   if (cmd.op === "stop") {
-    server.close();
+    await closeServer();
     await lb.close();
     process.send({ stopped: true, maxRss: process.resourceUsage().maxRSS * 1024 });
     process.disconnect();
@@ -238,14 +253,30 @@ interface ServerReply {
 /** The "import steps" log entries of the measured Lifeboat, in order. */
 const importSteps: Record<string, unknown>[] = [];
 
-async function startServer(root: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number; baseRss: number }> {
+type Runtime = "node" | "deno";
+
+/**
+ * How `runtime` starts the measured process: Node on the compiled app; Deno
+ * on the sources with deno.json's start-task flags (its permissions and V8
+ * flags) and that file's settings.
+ */
+function lifeboatCommand(runtime: Runtime, script: string): { cmd: string; args: string[]; lifeboat: string } {
+  if (runtime === "node") return { cmd: process.execPath, args: [script], lifeboat: path.resolve("dist/src/lifeboat.js") };
+  const config = path.resolve("deno.json");
+  const [bin, run, ...flags] = (JSON.parse(fs.readFileSync(config, "utf8")) as { tasks: { start: string } }).tasks.start.trim().split(/\s+/);
+  if (!bin || run !== "run" || flags.pop() !== "src/main-deno.ts") throw new Error("deno.json's start task is not `<deno> run <flags> src/main-deno.ts`");
+  return { cmd: path.resolve(bin), args: ["run", ...flags, "--config", config, script], lifeboat: path.resolve("src/lifeboat.ts") };
+}
+
+async function startServer(root: string, env: Record<string, string>, runtime: Runtime = "node"): Promise<{ child: ChildProcess; port: number; baseRss: number }> {
   const script = path.join(root, "server.mjs");
   await fsp.writeFile(script, SERVER_CODE);
-  const child = spawn(process.execPath, [script], {
+  const { cmd, args, lifeboat } = lifeboatCommand(runtime, script);
+  const child = spawn(cmd, args, {
     env: {
       ...process.env,
       ...env,
-      BENCH_LIFEBOAT: pathToFileURL(path.resolve("dist/src/lifeboat.js")).href,
+      BENCH_LIFEBOAT: pathToFileURL(lifeboat).href,
       BENCH_SERVER: import.meta.resolve("@hono/node-server"),
     },
     stdio: ["ignore", "pipe", "inherit", "ipc"],
@@ -418,6 +449,13 @@ async function main(): Promise<void> {
   if (args[0] === "--list") return (await import("./list.ts")).benchList(Number(args[1] ?? 5000));
   const sizeArg = args.indexOf("--size");
   const target = parseSize(sizeArg >= 0 ? args[sizeArg + 1] ?? "" : "1GB");
+  const runtimeArg = args.indexOf("--runtime");
+  const runtime = (runtimeArg >= 0 ? args[runtimeArg + 1] : "node") as Runtime;
+  if (runtime !== "node" && runtime !== "deno") throw new Error(`--runtime: expected node or deno, got "${runtime}"`);
+  const runtimeName =
+    runtime === "node"
+      ? `Node ${process.version}, Lifeboat compiled (npm run build)`
+      : `Deno ${/deno (\S+)/.exec(execFileSync(lifeboatCommand("deno", "").cmd, ["--version"], { encoding: "utf8" }))?.[1]}, Lifeboat from source (deno.json's start task)`;
 
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), "lifeboat-bench-"));
   const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
@@ -429,12 +467,14 @@ async function main(): Promise<void> {
     const dataDir = path.join(root, "data");
     const dbFile = path.join(dataDir, "app.db");
     await fsp.mkdir(dataDir, { recursive: true });
-    process.stdout.write("Building (npm run build) …\n");
-    await run("npx", ["tsc", "-p", "tsconfig.build.json"]);
+    if (runtime === "node") {
+      process.stdout.write("Building (npm run build) …\n");
+      await run("npx", ["tsc", "-p", "tsconfig.build.json"]);
+    }
     const env = { DATA_DIR: dataDir, LOG_LEVEL: "error", ADMIN_USERNAME: "bench", ADMIN_PASSWORD: "bench-password-123" };
     // A first start creates Lifeboat's tables and the admin, as on a running instance; the
     // application's data is added afterwards, so the measured start has no pending migration.
-    const first = await startServer(root, env);
+    const first = await startServer(root, env, runtime);
     await stopServer(first.child);
 
     process.stdout.write(`Generating about ${fmt(mb(target), 0)} MB of dump in ${root} …\n`);
@@ -447,7 +487,7 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${rows.toLocaleString("en")} rows, database ${fmt(mb(fs.statSync(dbFile).size), 0)} MB, in ${fmt((performance.now() - t0) / 1000, 0)} s\n`);
     const reals = realCost(dbFile);
 
-    const server = await startServer(root, { ...env, LOG_LEVEL: "debug" });
+    const server = await startServer(root, { ...env, LOG_LEVEL: "debug" }, runtime);
     const url = `http://127.0.0.1:${server.port}/healthz`;
     const backupDir = path.join(dataDir, "backups");
     let rowsAll = rows;
@@ -536,7 +576,7 @@ async function main(): Promise<void> {
     ];
     try {
       for (const [name, extra, op] of variants) {
-        const variant = await startServer(root, { ...env, ...extra });
+        const variant = await startServer(root, { ...env, ...extra }, runtime);
         const vurl = `http://127.0.0.1:${variant.port}/healthz`;
         results.push(
           await phase(name, vurl, async () => {
@@ -563,7 +603,7 @@ async function main(): Promise<void> {
     const lines = [
       "",
       `Lifeboat bench: ${fmt(mb(exp!.bytes), 0)} MB Lifeboat dump (${fmt(mb(dump!.bytes), 0)} MB sqlite3 .dump), ${rowsAll.toLocaleString("en")} rows`,
-      `Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, Lifeboat compiled (npm run build), sqlite3 CLI ${SQLITE3}`,
+      `Machine: ${cpu}, ${os.cpus().length} cores, ${runtimeName}, sqlite3 CLI ${SQLITE3}`,
       "",
       "| Run | Time (s) | MB/s | rows/s | Peak RSS (MB) | /healthz max (ms) | writer blocked max (ms) | load |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
