@@ -16,7 +16,9 @@
  * `--runtime deno` runs the measured Lifeboat under Deno instead: the npm
  * `deno` binary with deno.json's start-task flags, from source, served by
  * `Deno.serve`, as `deno task start` runs it (the CLI, the writer and the
- * /healthz poller stay as they are).
+ * /healthz poller stay as they are). `--runtime both` runs Node's phases, then
+ * the export and the import again under Deno on the same database, and
+ * compares their times.
  *
  * Internal modes (this file starts itself as a child): `--generate <db> <bytes>`,
  * `--poll <url>` and `--writer <db>`.
@@ -250,7 +252,7 @@ interface ServerReply {
   error?: string;
 }
 
-/** The "import steps" log entries of the measured Lifeboat, in order. */
+/** The "import steps" log entries of the measured Lifeboat (with its `runtime`), in order. */
 const importSteps: Record<string, unknown>[] = [];
 
 type Runtime = "node" | "deno";
@@ -293,7 +295,7 @@ async function startServer(root: string, env: Record<string, string>, runtime: R
       } catch {
         // not a log line
       }
-      if (entry?.msg === "import steps") importSteps.push(entry as unknown as Record<string, unknown>);
+      if (entry?.msg === "import steps") importSteps.push({ runtime, ...(entry as unknown as Record<string, unknown>) });
       else if (entry?.level !== "debug") process.stdout.write(line + "\n");
     }
   });
@@ -450,12 +452,16 @@ async function main(): Promise<void> {
   const sizeArg = args.indexOf("--size");
   const target = parseSize(sizeArg >= 0 ? args[sizeArg + 1] ?? "" : "1GB");
   const runtimeArg = args.indexOf("--runtime");
-  const runtime = (runtimeArg >= 0 ? args[runtimeArg + 1] : "node") as Runtime;
-  if (runtime !== "node" && runtime !== "deno") throw new Error(`--runtime: expected node or deno, got "${runtime}"`);
-  const runtimeName =
-    runtime === "node"
-      ? `Node ${process.version}, Lifeboat compiled (npm run build)`
-      : `Deno ${/deno (\S+)/.exec(execFileSync(lifeboatCommand("deno", "").cmd, ["--version"], { encoding: "utf8" }))?.[1]}, Lifeboat from source (deno.json's start task)`;
+  const runtimeValue = runtimeArg >= 0 ? args[runtimeArg + 1] : "node";
+  if (runtimeValue !== "node" && runtimeValue !== "deno" && runtimeValue !== "both") {
+    throw new Error(`--runtime: expected node, deno or both, got "${runtimeValue}"`);
+  }
+  const both = runtimeValue === "both";
+  const runtime: Runtime = both ? "node" : runtimeValue;
+  const nodeName = `Node ${process.version}, Lifeboat compiled (npm run build)`;
+  const denoName = () =>
+    `Deno ${/deno (\S+)/.exec(execFileSync(lifeboatCommand("deno", "").cmd, ["--version"], { encoding: "utf8" }))?.[1]}, Lifeboat from source (deno.json's start task)`;
+  const runtimeName = both ? `${nodeName}; ${denoName()}` : runtime === "node" ? nodeName : denoName();
 
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), "lifeboat-bench-"));
   const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
@@ -544,6 +550,29 @@ async function main(): Promise<void> {
     const stopped = await stopServer(server.child);
     const maxRss = mb(stopped.maxRss);
 
+    // --runtime both: the same export and import under Deno, on the same (just restored) database.
+    const denoRuns: PhaseResult[] = [];
+    if (both) {
+      const deno = await startServer(root, { ...env, LOG_LEVEL: "debug" }, "deno");
+      const denoUrl = `http://127.0.0.1:${deno.port}/healthz`;
+      let denoBackup = "";
+      denoRuns.push(
+        await phase("Lifeboat export (Deno)", denoUrl, async () => {
+          const r = await command(deno.child, { op: "export" });
+          denoBackup = r.value.name!;
+          return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
+        }, dbFile),
+      );
+      denoRuns.push(
+        await phase("Lifeboat import (Deno, safety backup included)", denoUrl, async () => {
+          const r = await command(deno.child, { op: "import", name: denoBackup });
+          return { bytes: fs.statSync(path.join(backupDir, denoBackup)).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
+        }, dbFile),
+      );
+      await stopServer(deno.child);
+      results.push(...denoRuns);
+    }
+
     const exp = results[0];
     // Export variants, each on a Lifeboat started with that configuration: gzip; gzip then age;
     // gzip, age and the off-site copy to an S3-compatible server (s3rver) on loopback.
@@ -598,7 +627,7 @@ async function main(): Promise<void> {
     const base = mb(server.baseRss);
     const health = Math.max(exp!.healthMaxMs!, imp!.healthMaxMs!);
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-    const lastSteps = importSteps.at(-1);
+    const lastSteps = importSteps.filter((s) => s.runtime === runtime).at(-1);
     const lockHeld = typeof lastSteps?.lockHeldMs === "number" ? lastSteps.lockHeldMs : null;
     const lines = [
       "",
@@ -614,19 +643,25 @@ async function main(): Promise<void> {
       "",
       "Import steps (ms; the write lock is held from lock wait to commit):",
       "",
-      "| check file | safety backup (snapshot) | safety backup again | lock wait | apply | counts | migrations | quick_check | foreign_key_check | wait for safety backup | commit | lock held |",
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| runtime | check file | safety backup (snapshot) | safety backup again | lock wait | apply | counts | migrations | quick_check | foreign_key_check | wait for safety backup | commit | lock held |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       ...importSteps.map(
         (s) =>
-          `| ${[s.checkMs, s.safetyBackupMs, s.safetyBackupAgainMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.quickCheckMs, s.foreignKeyCheckMs, s.retakeWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
+          `| ${[s.runtime, s.checkMs, s.safetyBackupMs, s.safetyBackupAgainMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.quickCheckMs, s.foreignKeyCheckMs, s.retakeWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
       ),
-      ...importSteps.map((s) => `Safety backup: ${String(s.safetyBackup)}`),
+      ...importSteps.map((s) => `Safety backup (${String(s.runtime)}): ${String(s.safetyBackup)}`),
       `sqlite3 CLI on the database it imported: integrity_check ${cliChecks.integrity_check} ms, quick_check ${cliChecks.quick_check} ms, foreign_key_check ${cliChecks.foreign_key_check} ms (load ${fmt(os.loadavg()[0]!, 2)})`,
       "",
       `Writer blocked during export: ${exp!.writerBlockedMs} ms (target ≤ 250) ${exp!.writerBlockedMs! <= 250 ? "PASS" : "FAIL"}`,
       // SQLite's busy handler retries at most every 100 ms: a writer gets in up to that long after COMMIT.
       `Writer blocked during import: ${imp!.writerBlockedMs} ms; the replace step (write lock held) took ${lockHeld} ms (target: blocked ≤ replace step + the busy handler's 100 ms retry) ${lockHeld !== null && imp!.writerBlockedMs! <= lockHeld + 100 ? "PASS" : "FAIL"}`,
       "",
+      ...(denoRuns.length === 2
+        ? [0, 1].map((i) => {
+            const ratio = denoRuns[i]!.seconds / [exp!, imp!][i]!.seconds;
+            return `Deno ${i === 0 ? "export" : "import"}: ${fmt(ratio, 2)}× Node's time (target ≤ 1.2) ${ratio <= 1.2 ? "PASS" : "FAIL"}`;
+          })
+        : []),
       `Export: ${fmt(exportRatio, 2)}× the CLI's .dump throughput (target ≥ 0.6) ${exportRatio >= 0.6 ? "PASS" : "FAIL"}`,
       `Import: ${fmt(importRatio, 2)}× the CLI's .dump + import (target ≥ 0.9) ${importRatio >= 0.9 ? "PASS" : "FAIL"}`,
       `Peak memory (RSS of the Lifeboat process and its import worker process) during the runs: ${fmt(peak, 0)} MB (target < 200) ${peak < 200 ? "PASS" : "FAIL"}; ${fmt(base, 0)} MB when idle, max RSS over its life ${fmt(maxRss, 0)} MB`,
