@@ -475,7 +475,7 @@ async function main(): Promise<void> {
     await fsp.mkdir(dataDir, { recursive: true });
     if (runtime === "node") {
       process.stdout.write("Building (npm run build) …\n");
-      await run("npx", ["tsc", "-p", "tsconfig.build.json"]);
+      await run("npm", ["run", "-s", "build"]);
     }
     const env = { DATA_DIR: dataDir, LOG_LEVEL: "error", ADMIN_USERNAME: "bench", ADMIN_PASSWORD: "bench-password-123" };
     // A first start creates Lifeboat's tables and the admin, as on a running instance; the
