@@ -46,4 +46,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # `docker run --stop-timeout 125 -e SHUTDOWN_GRACE_SECONDS=120` or compose
 # `stop_grace_period: 125s`, Kubernetes `terminationGracePeriodSeconds: 125`.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/main-node.js"]
+# A 2 MB young generation (semi-space) instead of V8's 16 MB, as `npm start` runs it: the
+# server keeps little of what it allocates, and the bench measured ~18 MB less RSS with it.
+CMD ["node", "--max-semi-space-size=2", "dist/src/main-node.js"]
