@@ -1,4 +1,5 @@
 import { InvalidBackupError } from "../errors.ts";
+import { forwardStream } from "./forward-stream.ts";
 
 /**
  * Encryption at rest with age (age-encryption.org/v1) through `age-encryption`,
@@ -68,21 +69,11 @@ export async function decryptStream(input: ReadableStream<Uint8Array>, identitie
     );
   }
   // Payload errors (a flipped bit, a cut-off file) surface while reading: give them our type.
-  const reader = plain.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (err) {
-        controller.error(
-          new InvalidBackupError(`the age-encrypted data is damaged or truncated (${err instanceof Error ? err.message : String(err)})`, undefined, {
-            cause: err,
-          }),
-        );
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
+  return forwardStream(plain.getReader(), {
+    highWaterMark: 1,
+    mapError: (err) =>
+      new InvalidBackupError(`the age-encrypted data is damaged or truncated (${err instanceof Error ? err.message : String(err)})`, undefined, {
+        cause: err,
+      }),
   });
 }

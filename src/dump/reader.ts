@@ -25,6 +25,7 @@ import zlib from "node:zlib";
 import { InvalidBackupError } from "../errors.ts";
 import { decryptStream, isAgeEncrypted, isArmoredAge } from "./age-stream.ts";
 import { fileHandleStream } from "./file-stream.ts";
+import { forwardStream } from "./forward-stream.ts";
 import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { DUMP_VALUE_FUNCTIONS, functionRefusal } from "./sql-functions.ts";
 import { checkCreate, checkSchemaSql, collectStatement, type Tok } from "./sql-schema-checker.ts";
@@ -262,21 +263,7 @@ export async function decryptedDump(
   const reader = plain.getReader();
   const first = await reader.read();
   const head = first.done ? new Uint8Array(0) : first.value;
-  const rest = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (head.byteLength > 0) controller.enqueue(head);
-    },
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (err) {
-        controller.error(err);
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
+  const rest = forwardStream(reader, { head });
   const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
   onKind?.(gz);
   return gz ? gunzipStream(rest) : rest;
