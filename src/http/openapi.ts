@@ -57,6 +57,20 @@ export function jsonResponse<S extends z.ZodType>(schema: S, description: string
  * A required JSON request body of `schema`. Pair it with the `jsonOnly`
  * middleware so a body of another type gets a 400 that says what to send.
  */
+/**
+ * A `limit` query parameter: a whole number from 1 to `max`, read from the
+ * query string, with the same messages on every route that pages.
+ */
+export function limitQuery(max: number, description: string) {
+  return z.coerce
+    .number()
+    .int({ error: "must be a whole number" })
+    .min(1, { error: "must be at least 1" })
+    .max(max, { error: `must be at most ${max}` })
+    .optional()
+    .openapi({ description });
+}
+
 export function jsonBody<S extends z.ZodType>(schema: S) {
   return { required: true, content: { "application/json": { schema } } };
 }

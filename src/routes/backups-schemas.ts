@@ -9,7 +9,7 @@ import {
   type ImportResult,
   type ListedBackup,
 } from "../backups/types.ts";
-import { agree, type Exact } from "../http/openapi.ts";
+import { agree, limitQuery, type Exact } from "../http/openapi.ts";
 import type { ScheduleStatus } from "../schedule/status.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../backups/list-query.ts";
 
@@ -112,13 +112,7 @@ export const BackupListQuerySchema = z.object({
     .openapi({ description: "Only backups that are `here` only (not off-site yet), `offsite` only, or in `both` places" }),
   sort: z.enum(["time", "size"]).optional().openapi({ description: "Sort by creation time (default) or size" }),
   order: z.enum(["desc", "asc"]).optional().openapi({ description: "`desc` (default): newest or largest first" }),
-  limit: z.coerce
-    .number()
-    .int({ error: "must be a whole number" })
-    .min(1, { error: "must be at least 1" })
-    .max(MAX_PAGE_SIZE, { error: `must be at most ${MAX_PAGE_SIZE}` })
-    .optional()
-    .openapi({ description: `Backups per page (default ${DEFAULT_PAGE_SIZE} when paging, at most ${MAX_PAGE_SIZE})` }),
+  limit: limitQuery(MAX_PAGE_SIZE, `Backups per page (default ${DEFAULT_PAGE_SIZE} when paging, at most ${MAX_PAGE_SIZE})`),
   cursor: z.string().max(1000).optional().openapi({ description: "`X-Next-Cursor` of the previous page" }),
 });
 

@@ -5,7 +5,7 @@ import type { BackupEngine } from "../backups/engine.ts";
 import { DEFAULT_RUNS_SHOWN, type RunRecord } from "../backups/run-history.ts";
 import { BACKUP_TRIGGERS } from "../backups/types.ts";
 import type { AppEnv } from "../http/env.ts";
-import { ADMIN_SECURITY, agree, createDocumentedRoutes, errorResponses, jsonResponse, type Exact } from "../http/openapi.ts";
+import { ADMIN_SECURITY, agree, createDocumentedRoutes, errorResponses, jsonResponse, limitQuery, type Exact } from "../http/openapi.ts";
 import { renderPage } from "../http/render.tsx";
 import { validate } from "../http/validation.ts";
 import { RUNS_PAGE, RunsContent, RunsPage } from "../../templates/runs.tsx";
@@ -43,13 +43,7 @@ const RunQuerySchema = z.object({
   kind: z.enum(["backup", "import"]).optional().openapi({ description: "Only backups or only imports" }),
   result: z.enum(["ok", "failed"]).optional().openapi({ description: "Only runs that succeeded, or only failures" }),
   trigger: z.enum(BACKUP_TRIGGERS).optional().openapi({ description: "Only backups with this trigger" }),
-  limit: z.coerce
-    .number()
-    .int({ error: "must be a whole number" })
-    .min(1, { error: "must be at least 1" })
-    .max(MAX_RUNS_SHOWN, { error: `must be at most ${MAX_RUNS_SHOWN}` })
-    .optional()
-    .openapi({ description: `How many, newest first (default ${DEFAULT_RUNS_SHOWN})` }),
+  limit: limitQuery(MAX_RUNS_SHOWN, `How many, newest first (default ${DEFAULT_RUNS_SHOWN})`),
 });
 
 const listRunsRoute = createRoute({
