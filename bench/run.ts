@@ -1,12 +1,18 @@
 /**
- * `npm run bench [-- --size 200MB]`: generates a database (default about 1 GB
- * of dump: several tables, millions of rows, mixed types) in a temp folder,
- * then measures Lifeboat's export and import (safety backup included) against
- * the sqlite3 CLI's `.dump` and `sqlite3 new.db < dump` on the same data:
- * time, MB/s, rows/s, peak memory, and the worst `/healthz` answer time of the
- * app served in this process while each run goes on (polled every 50 ms from a
- * separate process, so a blocked event loop shows). Everything generated is
- * deleted at the end.
+ * `npm run bench [-- --size 200MB] [--workload mixed|app|both]`: for each
+ * workload, generates a database (default about 1 GB of dump) in a folder of its
+ * own, then measures Lifeboat's export and import (safety backup included)
+ * against the sqlite3 CLI's `.dump` and `sqlite3 new.db < dump` on the same
+ * data: time, MB/s, rows/s, peak memory, each step of the import beside the
+ * CLI's figures, and the worst `/healthz` answer time of the app served while
+ * each run goes on (polled every 50 ms from a separate process, so a blocked
+ * event loop shows). The workloads: "mixed" (several tables, mixed types, a
+ * WITHOUT ROWID table and one without a key) and "app" (issue #15's shape:
+ * users with an avatar BLOB and a UNIQUE email, 3 events per user with a
+ * foreign key and an index); `both` (the default) runs "mixed" and then "app",
+ * the export variants (gzip, age, off-site) on the first only. Last comes one
+ * summary: per workload and runtime, the ratios against issue #15's targets with
+ * PASS or FAIL. Each workload's files are deleted once it is measured.
  *
  * While Lifeboat's runs go on, another process writes to the same database as
  * an application would: one small INSERT every 20 ms with a 5 s busy timeout.
@@ -20,7 +26,7 @@
  * the export and the import again under Deno on the same database, and
  * compares their times.
  *
- * Internal modes (this file starts itself as a child): `--generate <db> <bytes>`,
+ * Internal modes (this file starts itself as a child): `--generate <workload> <db> <bytes>`,
  * `--poll <url>` and `--writer <db>`.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -44,21 +50,44 @@ function parseSize(s: string): number {
 const mb = (bytes: number) => bytes / 1e6;
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
-// ---------------------------------------------------------------- generator (child)
+// ---------------------------------------------------------------- workloads and generator (child)
 
-const SCHEMA = `
+/** A generated application database: its schema, its rows in batches, and how to calibrate their count. */
+interface Workload {
+  name: WorkloadName;
+  /** One line for the output: what the database holds. */
+  about: string;
+  /** The application's tables, and `bench_writes` for the bench's writer process. */
+  schema: string;
+  /** The SQL that inserts one batch: `users` users (first id `u`) and their rows in the other tables. */
+  batchSql(u: number, users: number): string;
+  /** One row, one column: the bytes of SQL literals of every row so far (a dump's bulk), for the calibration. */
+  literalSql: string;
+  /** Tables whose rows are counted. */
+  tables: string[];
+  /** A query of one column `v` with the database's REAL values (`realCost`), or null when it has none. */
+  realSource: string | null;
+  /** SQL run once after the last batch. */
+  finish: string;
+}
+
+type WorkloadName = "mixed" | "app";
+
+/** Several tables and mixed types: a wide users table, events with a foreign key and a two-column index, a WITHOUT ROWID table, a table without a primary key. */
+const MIXED: Workload = {
+  name: "mixed",
+  about: "users (UNIQUE email), events (8 per user: foreign key, index on (user_id, at), AUTOINCREMENT), kv WITHOUT ROWID, notes without a key; REALs, BLOBs, NULLs, Unicode",
+  schema: `
 CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT, score REAL, created_at INTEGER, bio TEXT);
 CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, payload BLOB, amount REAL, at INTEGER NOT NULL);
 CREATE INDEX events_user_at ON events (user_id, at);
 CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT, n INTEGER) WITHOUT ROWID;
 CREATE TABLE notes (title TEXT, body TEXT, tags TEXT);
 CREATE TABLE bench_writes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
-`;
-
-/** One batch of rows per table; `u` is the first user id of the batch. */
-function batchSql(u: number, users: number): string {
-  const ev = users * 8;
-  return `
+`,
+  batchSql(u, users) {
+    const ev = users * 8;
+    return `
 WITH RECURSIVE c(i) AS (SELECT ${u} UNION ALL SELECT i + 1 FROM c WHERE i < ${u + users - 1})
 INSERT INTO users SELECT i, 'user' || i || '@example.com', 'User ' || i || CASE i % 7 WHEN 0 THEN ' O''Brien' WHEN 1 THEN ' Müller 🚀' ELSE '' END,
   (random() % 1000000) / 997.0, 1700000000000 + i * 1013,
@@ -73,29 +102,71 @@ INSERT INTO kv SELECT 'key:' || hex(randomblob(6)) || ':' || i, CASE i % 2 WHEN 
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${Math.ceil(users / 2)})
 INSERT INTO notes SELECT 'Note ' || i, 'Lorem ipsum dolor sit amet, ' || hex(randomblob(40)) || char(10) || 'ünïcödé ✓ and ''quotes''', 'a,b,c' FROM c;
 `;
-}
-
-function generate(file: string, targetBytes: number): void {
-  const db = new Database(file);
-  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536");
-  db.exec(SCHEMA);
-  // Calibrate: one small batch, then as many as the dump size needs (about 1.1 bytes of dump per byte of literals).
-  const probe = 2000;
-  db.exec(`BEGIN; ${batchSql(1, probe)} COMMIT;`);
-  const literal = (db.prepare(
-    `SELECT (SELECT sum(length(quote(id)) + length(quote(email)) + length(quote(name)) + length(quote(score)) + length(quote(created_at)) + length(quote(bio)) + 8) FROM users)
+  },
+  literalSql: `SELECT (SELECT sum(length(quote(id)) + length(quote(email)) + length(quote(name)) + length(quote(score)) + length(quote(created_at)) + length(quote(bio)) + 8) FROM users)
           + (SELECT sum(length(quote(id)) + length(quote(user_id)) + length(quote(kind)) + length(quote(payload)) + length(quote(amount)) + length(quote(at)) + 8) FROM events)
           + (SELECT sum(length(quote(k)) + length(quote(v)) + length(quote(n)) + 5) FROM kv)
           + (SELECT sum(length(quote(rowid)) + length(quote(title)) + length(quote(body)) + length(quote(tags)) + 6) FROM notes)`,
-  ).raw(true).get() as number[])[0]!;
+  tables: ["users", "events", "kv", "notes"],
+  realSource: "SELECT score AS v FROM users WHERE typeof(score) = 'real' UNION ALL SELECT amount FROM events WHERE typeof(amount) = 'real'",
+  finish: "DELETE FROM notes WHERE rowid % 50 = 0;",
+};
+
+/**
+ * An application's database as issue #15 describes it (400 k users with blobs and
+ * a unique index, 1.2 M events with a foreign key and an index: 198 MB): users
+ * with a UNIQUE email and an avatar of 100–190 random bytes, and exactly 3 events
+ * per user whose user_id is scattered over the batch (so the index on it is not
+ * built in order). At `--size 200MB` the calibration comes out near 400 k users.
+ */
+const APP: Workload = {
+  name: "app",
+  about: "users (UNIQUE email, avatar BLOB of 100–190 random bytes), events (3 per user, foreign key to users, index on user_id)",
+  schema: `
+CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT, avatar BLOB, created_at INTEGER);
+CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, at INTEGER NOT NULL, data TEXT);
+CREATE INDEX events_user ON events(user_id);
+CREATE TABLE bench_writes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+`,
+  batchSql(u, users) {
+    // Event k of the batch (0 ≤ k < 3 × users) belongs to user u + (k × p) mod users: p is a prime larger
+    // than any batch, so each user of the batch gets exactly 3 events, scattered over the batch.
+    const first = (u - 1) * 3 + 1;
+    return `
+WITH RECURSIVE c(i) AS (SELECT ${u} UNION ALL SELECT i + 1 FROM c WHERE i < ${u + users - 1})
+INSERT INTO users SELECT i, 'user' || i || '@example.com', 'User ' || i, randomblob(100 + abs(random()) % 91), 1700000000000 + i * 1013 FROM c;
+WITH RECURSIVE c(i) AS (SELECT ${first} UNION ALL SELECT i + 1 FROM c WHERE i < ${first + users * 3 - 1})
+INSERT INTO events SELECT i, ${u} + ((i - ${first}) * 1000003) % ${users},
+  CASE i % 4 WHEN 0 THEN 'login' WHEN 1 THEN 'view' WHEN 2 THEN 'click' ELSE 'purchase' END,
+  1700000000000 + abs(random()) % 100000000000,
+  CASE WHEN i % 3 = 0 THEN NULL ELSE '{"page":"/p/' || (i % 997) || '"}' END FROM c;
+`;
+  },
+  literalSql: `SELECT (SELECT sum(length(quote(id)) + length(quote(email)) + length(quote(name)) + length(quote(avatar)) + length(quote(created_at)) + 7) FROM users)
+          + (SELECT sum(length(quote(id)) + length(quote(user_id)) + length(quote(kind)) + length(quote(at)) + length(quote(data)) + 7) FROM events)`,
+  tables: ["users", "events"],
+  realSource: null,
+  finish: "",
+};
+
+const WORKLOADS: Record<WorkloadName, Workload> = { mixed: MIXED, app: APP };
+
+function generate(workload: Workload, file: string, targetBytes: number): void {
+  const db = new Database(file);
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536");
+  db.exec(workload.schema);
+  // Calibrate: one small batch, then as many as the dump size needs (about 1.1 bytes of dump per byte of literals).
+  const probe = 2000;
+  db.exec(`BEGIN; ${workload.batchSql(1, probe)} COMMIT;`);
+  const literal = (db.prepare(workload.literalSql).raw(true).get() as number[])[0]!;
   const perUser = Number(literal) / probe;
   const totalUsers = Math.max(probe, Math.round(targetBytes / perUser));
   const batch = 50_000;
   for (let u = probe + 1; u <= totalUsers; u += batch) {
     const n = Math.min(batch, totalUsers - u + 1);
-    db.exec(`BEGIN; ${batchSql(u, n)} COMMIT;`);
+    db.exec(`BEGIN; ${workload.batchSql(u, n)} COMMIT;`);
   }
-  db.exec("DELETE FROM notes WHERE rowid % 50 = 0; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);");
+  db.exec(`${workload.finish} ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);`);
   db.close();
 }
 
@@ -282,9 +353,6 @@ interface ServerReply {
   error?: string;
 }
 
-/** The "import steps" log entries of the measured Lifeboat (with its `runtime`), in order. */
-const importSteps: Record<string, unknown>[] = [];
-
 type Runtime = "node" | "deno";
 
 /** The node flags `npm start` runs the server with (package.json), so the bench measures the same process. */
@@ -306,7 +374,16 @@ function lifeboatCommand(runtime: Runtime, script: string): { cmd: string; args:
   return { cmd: path.resolve(bin), args: ["run", ...flags, "--config", config, script], lifeboat: path.resolve("src/lifeboat.ts") };
 }
 
-async function startServer(root: string, env: Record<string, string>, runtime: Runtime = "node"): Promise<{ child: ChildProcess; port: number; baseRss: number }> {
+/**
+ * Starts the measured Lifeboat in `root` with `env`. Its "import steps" log
+ * entries (with its `runtime`) are pushed onto `steps`, in order.
+ */
+async function startServer(
+  root: string,
+  env: Record<string, string>,
+  runtime: Runtime = "node",
+  steps: Record<string, unknown>[] = [],
+): Promise<{ child: ChildProcess; port: number; baseRss: number }> {
   const script = path.join(root, "server.mjs");
   await fsp.writeFile(script, SERVER_CODE);
   const { cmd, args, lifeboat } = lifeboatCommand(runtime, script);
@@ -331,7 +408,7 @@ async function startServer(root: string, env: Record<string, string>, runtime: R
       } catch {
         // not a log line
       }
-      if (entry?.msg === "import steps") importSteps.push({ runtime, ...(entry as unknown as Record<string, unknown>) });
+      if (entry?.msg === "import steps") steps.push({ runtime, ...(entry as unknown as Record<string, unknown>) });
       else if (entry?.level !== "debug") process.stdout.write(line + "\n");
     }
   });
@@ -444,11 +521,11 @@ function run(cmd: string, args: string[], stdinFile?: string, stdoutFile?: strin
   });
 }
 
-function countRows(file: string): number {
+function countRows(file: string, workload: Workload): number {
   const db = new Database(file);
   try {
     let total = 0;
-    for (const t of ["users", "events", "kv", "notes"]) total += Number((db.prepare(`SELECT count(*) FROM ${t}`).raw(true).get() as number[])[0]);
+    for (const t of workload.tables) total += Number((db.prepare(`SELECT count(*) FROM ${t}`).raw(true).get() as number[])[0]);
     return total;
   } finally {
     db.close();
@@ -458,13 +535,11 @@ function countRows(file: string): number {
 /**
  * What writing REALs with 17 significant digits (so that every sqlite3 reloads
  * them exactly) costs over `quote()`'s shortest form, measured on the
- * generated REAL columns plus as many random doubles: bytes and formatting time.
+ * generated REAL columns (`source`, one column `v`): bytes and formatting time.
  */
-function realCost(file: string): { values: number; quoteBytes: number; fullBytes: number; quoteMs: number; fullMs: number } {
+function realCost(file: string, source: string): RealCost {
   const db = new Database(file, { readonly: true });
   try {
-    const source =
-      "SELECT score AS v FROM users WHERE typeof(score) = 'real' UNION ALL SELECT amount FROM events WHERE typeof(amount) = 'real'";
     const measure = (expr: string) => {
       const t = performance.now();
       const [n, bytes] = db.prepare(`SELECT count(*), sum(length(${expr})) FROM (${source})`).raw(true).get() as [number, number];
@@ -479,95 +554,118 @@ function realCost(file: string): { values: number; quoteBytes: number; fullBytes
   }
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args[0] === "--generate") return generate(args[1]!, Number(args[2]));
-  if (args[0] === "--poll") return poll(args[1]!);
-  if (args[0] === "--writer") return writer(args[1]!);
-  if (args[0] === "--list") return (await import("./list.ts")).benchList(Number(args[1] ?? 5000));
-  const sizeArg = args.indexOf("--size");
-  const target = parseSize(sizeArg >= 0 ? args[sizeArg + 1] ?? "" : "1GB");
-  const runtimeArg = args.indexOf("--runtime");
-  const runtimeValue = runtimeArg >= 0 ? args[runtimeArg + 1] : "node";
-  if (runtimeValue !== "node" && runtimeValue !== "deno" && runtimeValue !== "both") {
-    throw new Error(`--runtime: expected node, deno or both, got "${runtimeValue}"`);
-  }
-  const both = runtimeValue === "both";
-  const runtime: Runtime = both ? "node" : runtimeValue;
-  const nodeName = `Node ${process.version}, Lifeboat compiled (npm run build), started with npm start's node flags (${START_FLAGS.join(" ") || "none"})`;
-  const denoName = () =>
-    `Deno ${/deno (\S+)/.exec(execFileSync(lifeboatCommand("deno", "").cmd, ["--version"], { encoding: "utf8" }))?.[1]}, Lifeboat from source (deno.json's start task)`;
-  const runtimeName = both ? `${nodeName}; ${denoName()}` : runtime === "node" ? nodeName : denoName();
+interface RealCost {
+  values: number;
+  quoteBytes: number;
+  fullBytes: number;
+  quoteMs: number;
+  fullMs: number;
+}
 
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), "lifeboat-bench-"));
-  const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
-  process.on("SIGINT", () => {
-    cleanup();
-    process.exit(130);
-  });
+/** The measured runs of one runtime on one workload. */
+interface RuntimeRuns {
+  runtime: Runtime;
+  export: PhaseResult;
+  import: PhaseResult;
+  /** Peak of the Lifeboat process's own RSS during the import, and the peak counted once (see ServerReply). */
+  importMemory: { self: number; once: number };
+}
+
+/** Everything one workload's runs measured. */
+interface WorkloadRun {
+  workload: Workload;
+  rows: number;
+  dbBytes: number;
+  /** Every phase, in the order it ran (for the table). */
+  results: PhaseResult[];
+  dump: PhaseResult;
+  cliImport: PhaseResult;
+  /** The main runtime's runs first, then Deno's with `--runtime both`. */
+  runtimes: RuntimeRuns[];
+  steps: Record<string, unknown>[];
+  cliChecks: Record<string, number>;
+  /** 1-minute load average when the CLI's checks ended. */
+  cliChecksLoad: number;
+  baseRss: number;
+  maxRss: number;
+  reals: RealCost | null;
+  variants: boolean;
+}
+
+interface BenchOptions {
+  target: number;
+  runtime: Runtime;
+  both: boolean;
+  /** Run the export variants (gzip, age, off-site copy) on this workload. */
+  variants: boolean;
+}
+
+/**
+ * Generates `workload`'s database in a folder of its own under `root`, runs the
+ * measured phases on it, and deletes the folder again.
+ */
+async function runWorkload(root: string, workload: Workload, opts: BenchOptions): Promise<WorkloadRun> {
+  const dir = path.join(root, workload.name);
+  const dataDir = path.join(dir, "data");
+  const dbFile = path.join(dataDir, "app.db");
+  await fsp.mkdir(dataDir, { recursive: true });
   try {
-    const dataDir = path.join(root, "data");
-    const dbFile = path.join(dataDir, "app.db");
-    await fsp.mkdir(dataDir, { recursive: true });
-    if (runtime === "node") {
-      process.stdout.write("Building (npm run build) …\n");
-      await run("npm", ["run", "-s", "build"]);
-    }
+    const { runtime, both } = opts;
     const env = { DATA_DIR: dataDir, LOG_LEVEL: "error", ADMIN_USERNAME: "bench", ADMIN_PASSWORD: "bench-password-123" };
     // A first start creates Lifeboat's tables and the admin, as on a running instance; the
     // application's data is added afterwards, so the measured start has no pending migration.
-    const first = await startServer(root, env, runtime);
+    const first = await startServer(dir, env, runtime);
     await stopServer(first.child);
 
-    process.stdout.write(`Generating about ${fmt(mb(target), 0)} MB of dump in ${root} …\n`);
+    process.stdout.write(`\nWorkload "${workload.name}": ${workload.about}\n`);
+    process.stdout.write(`Generating about ${fmt(mb(opts.target), 0)} MB of dump in ${dir} …\n`);
     const t0 = performance.now();
-    const gen = self(["--generate", dbFile, String(target)]);
+    const gen = self(["--generate", workload.name, dbFile, String(opts.target)]);
     await new Promise<void>((resolve, reject) =>
       gen.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`generator exited with ${code}`)))),
     );
-    const rows = countRows(dbFile);
-    process.stdout.write(`  ${rows.toLocaleString("en")} rows, database ${fmt(mb(fs.statSync(dbFile).size), 0)} MB, in ${fmt((performance.now() - t0) / 1000, 0)} s\n`);
-    const reals = realCost(dbFile);
+    const rows = countRows(dbFile, workload);
+    const dbBytes = fs.statSync(dbFile).size;
+    process.stdout.write(`  ${rows.toLocaleString("en")} rows, database ${fmt(mb(dbBytes), 0)} MB, in ${fmt((performance.now() - t0) / 1000, 0)} s\n`);
+    const reals = workload.realSource ? realCost(dbFile, workload.realSource) : null;
 
-    const server = await startServer(root, { ...env, LOG_LEVEL: "debug" }, runtime);
+    const steps: Record<string, unknown>[] = [];
+    const server = await startServer(dir, { ...env, LOG_LEVEL: "debug" }, runtime, steps);
     const url = `http://127.0.0.1:${server.port}/healthz`;
     const backupDir = path.join(dataDir, "backups");
     let rowsAll = rows;
     const results: PhaseResult[] = [];
+    const label = both ? "Node" : runtime === "deno" ? "Deno" : "";
 
     let backupName = "";
     let importMemory = { self: 0, once: 0 };
-    results.push(
-      await phase("Lifeboat export", url, async () => {
-        const r = await command(server.child, { op: "export" });
-        backupName = r.value.name!;
-        rowsAll = Object.values(r.value.rowCounts ?? {}).reduce((a, b) => a + b, 0);
-        return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
-      }, dbFile),
-    );
+    const exp = await phase(`Lifeboat export${label ? ` (${label})` : ""}`, url, async () => {
+      const r = await command(server.child, { op: "export" });
+      backupName = r.value.name!;
+      rowsAll = Object.values(r.value.rowCounts ?? {}).reduce((a, b) => a + b, 0);
+      return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
+    }, dbFile);
+    results.push(exp);
     const backupFile = path.join(backupDir, backupName);
-    const cliDump = path.join(root, "cli-dump.sql");
-    results.push(
-      await phase("sqlite3 .dump", null, async () => {
-        await run(SQLITE3, [dbFile, ".dump"], undefined, cliDump);
-        return { bytes: fs.statSync(cliDump).size, rows: rowsAll };
-      }),
-    );
-    results.push(
-      await phase("Lifeboat import (safety backup included)", url, async () => {
-        const r = await command(server.child, { op: "import", name: backupName });
-        importMemory = { self: r.peakSelfRss, once: r.peakOnce };
-        return { bytes: fs.statSync(backupFile).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
-      }, dbFile),
-    );
-    const cliDb = path.join(root, "cli-import.db");
-    results.push(
-      await phase("sqlite3 new.db < .dump", null, async () => {
-        await run(SQLITE3, [cliDb], cliDump);
-        return { bytes: fs.statSync(cliDump).size, rows: rowsAll };
-      }),
-    );
-    const cliDb2 = path.join(root, "cli-import-2.db");
+    const cliDump = path.join(dir, "cli-dump.sql");
+    const dump = await phase("sqlite3 .dump", null, async () => {
+      await run(SQLITE3, [dbFile, ".dump"], undefined, cliDump);
+      return { bytes: fs.statSync(cliDump).size, rows: rowsAll };
+    });
+    results.push(dump);
+    const imp = await phase(`Lifeboat import (${label ? `${label}, ` : ""}safety backup included)`, url, async () => {
+      const r = await command(server.child, { op: "import", name: backupName });
+      importMemory = { self: r.peakSelfRss, once: r.peakOnce };
+      return { bytes: fs.statSync(backupFile).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
+    }, dbFile);
+    results.push(imp);
+    const cliDb = path.join(dir, "cli-import.db");
+    const cliImport = await phase("sqlite3 new.db < .dump", null, async () => {
+      await run(SQLITE3, [cliDb], cliDump);
+      return { bytes: fs.statSync(cliDump).size, rows: rowsAll };
+    });
+    results.push(cliImport);
+    const cliDb2 = path.join(dir, "cli-import-2.db");
     results.push(
       await phase("sqlite3 new.db < Lifeboat dump", null, async () => {
         await run(SQLITE3, [cliDb2], backupFile);
@@ -585,132 +683,276 @@ async function main(): Promise<void> {
       await run(SQLITE3, [cliDb, sql]);
       cliChecks[name] = Math.round(performance.now() - t);
     }
+    const cliChecksLoad = os.loadavg()[0]!;
     const stopped = await stopServer(server.child);
-    const maxRss = mb(stopped.maxRss);
+    const runtimes: RuntimeRuns[] = [{ runtime, export: exp, import: imp, importMemory }];
 
     // --runtime both: the same export and import under Deno, on the same (just restored) database.
-    const denoRuns: PhaseResult[] = [];
     if (both) {
-      const deno = await startServer(root, { ...env, LOG_LEVEL: "debug" }, "deno");
+      const deno = await startServer(dir, { ...env, LOG_LEVEL: "debug" }, "deno", steps);
       const denoUrl = `http://127.0.0.1:${deno.port}/healthz`;
       let denoBackup = "";
-      denoRuns.push(
-        await phase("Lifeboat export (Deno)", denoUrl, async () => {
-          const r = await command(deno.child, { op: "export" });
-          denoBackup = r.value.name!;
-          return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
-        }, dbFile),
-      );
-      denoRuns.push(
-        await phase("Lifeboat import (Deno, safety backup included)", denoUrl, async () => {
-          const r = await command(deno.child, { op: "import", name: denoBackup });
-          return { bytes: fs.statSync(path.join(backupDir, denoBackup)).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
-        }, dbFile),
-      );
+      let denoMemory = { self: 0, once: 0 };
+      const denoExp = await phase("Lifeboat export (Deno)", denoUrl, async () => {
+        const r = await command(deno.child, { op: "export" });
+        denoBackup = r.value.name!;
+        return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
+      }, dbFile);
+      const denoImp = await phase("Lifeboat import (Deno, safety backup included)", denoUrl, async () => {
+        const r = await command(deno.child, { op: "import", name: denoBackup });
+        denoMemory = { self: r.peakSelfRss, once: r.peakOnce };
+        return { bytes: fs.statSync(path.join(backupDir, denoBackup)).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
+      }, dbFile);
       await stopServer(deno.child);
-      results.push(...denoRuns);
+      results.push(denoExp, denoImp);
+      runtimes.push({ runtime: "deno", export: denoExp, import: denoImp, importMemory: denoMemory });
     }
 
-    const exp = results[0];
-    // Export variants, each on a Lifeboat started with that configuration: gzip; gzip then age;
-    // gzip, age and the off-site copy to an S3-compatible server (s3rver) on loopback.
-    const { generateIdentity, identityToRecipient } = await import("age-encryption");
-    const identity = await generateIdentity();
-    const identityFile = path.join(root, "age-key.txt");
-    await fsp.writeFile(identityFile, identity + "\n", { mode: 0o600 });
-    const ageEnv = { BACKUP_AGE_RECIPIENTS: await identityToRecipient(identity), BACKUP_AGE_IDENTITY_FILE: identityFile };
-    const { default: S3rver } = await import("s3rver");
-    const s3dir = path.join(root, "s3");
-    const s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3dir, configureBuckets: [{ name: "bench", configs: [] }] });
-    const s3info = await s3.run();
-    const s3Env = {
-      BACKUP_S3_BUCKET: "bench",
-      BACKUP_S3_ENDPOINT: `http://127.0.0.1:${s3info.port}`,
-      BACKUP_S3_FORCE_PATH_STYLE: "true",
-      BACKUP_S3_ACCESS_KEY_ID: "S3RVER",
-      BACKUP_S3_SECRET_ACCESS_KEY: "S3RVER",
+    if (opts.variants) results.push(...(await exportVariants(dir, env, runtime, exp.bytes, rowsAll)));
+    return {
+      workload,
+      rows: rowsAll,
+      dbBytes,
+      results,
+      dump,
+      cliImport,
+      runtimes,
+      steps,
+      cliChecks,
+      cliChecksLoad,
+      baseRss: server.baseRss,
+      maxRss: stopped.maxRss,
+      reals,
+      variants: opts.variants,
     };
-    const variants: [string, Record<string, string>, string][] = [
-      ["Lifeboat export, gzip", { BACKUP_COMPRESSION: "gzip" }, "export"],
-      ["Lifeboat export, gzip + age", { BACKUP_COMPRESSION: "gzip", ...ageEnv }, "export"],
-      // A backup folder of its own: at start the server queues every local backup not yet off-site,
-      // and the earlier phases' backups would be uploaded (and timed) with this one.
-      [
-        "Lifeboat export, gzip + age + off-site copy",
-        { BACKUP_COMPRESSION: "gzip", ...ageEnv, ...s3Env, BACKUP_DIR: path.join(root, "backups-offsite") },
-        "export-offsite",
-      ],
-    ];
-    try {
-      for (const [name, extra, op] of variants) {
-        const variant = await startServer(root, { ...env, ...extra }, runtime);
-        const vurl = `http://127.0.0.1:${variant.port}/healthz`;
-        results.push(
-          await phase(name, vurl, async () => {
-            const r = await command(variant.child, { op });
-            // Throughput against the plain dump's size: the same work, whatever the bytes stored.
-            return { bytes: exp!.bytes, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
-          }),
-        );
-        await stopServer(variant.child);
-      }
-    } finally {
-      await s3.close();
-    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-    const [, dump, imp, cliImp] = results;
-    const exportRatio = dump!.seconds / exp!.seconds;
-    const importRatio = (dump!.seconds + cliImp!.seconds) / imp!.seconds;
-    const peak = Math.max(exp!.peakRssMb!, imp!.peakRssMb!);
-    const base = mb(server.baseRss);
-    const health = Math.max(exp!.healthMaxMs!, imp!.healthMaxMs!);
+/**
+ * Export variants, each on a Lifeboat started with that configuration: gzip;
+ * gzip then age; gzip, age and the off-site copy to an S3-compatible server
+ * (s3rver) on loopback. Throughput is against the plain dump's `bytes`.
+ */
+async function exportVariants(dir: string, env: Record<string, string>, runtime: Runtime, bytes: number, rows: number): Promise<PhaseResult[]> {
+  const { generateIdentity, identityToRecipient } = await import("age-encryption");
+  const identity = await generateIdentity();
+  const identityFile = path.join(dir, "age-key.txt");
+  await fsp.writeFile(identityFile, identity + "\n", { mode: 0o600 });
+  const ageEnv = { BACKUP_AGE_RECIPIENTS: await identityToRecipient(identity), BACKUP_AGE_IDENTITY_FILE: identityFile };
+  const { default: S3rver } = await import("s3rver");
+  const s3dir = path.join(dir, "s3");
+  const s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3dir, configureBuckets: [{ name: "bench", configs: [] }] });
+  const s3info = await s3.run();
+  const s3Env = {
+    BACKUP_S3_BUCKET: "bench",
+    BACKUP_S3_ENDPOINT: `http://127.0.0.1:${s3info.port}`,
+    BACKUP_S3_FORCE_PATH_STYLE: "true",
+    BACKUP_S3_ACCESS_KEY_ID: "S3RVER",
+    BACKUP_S3_SECRET_ACCESS_KEY: "S3RVER",
+  };
+  const variants: [string, Record<string, string>, string][] = [
+    ["Lifeboat export, gzip", { BACKUP_COMPRESSION: "gzip" }, "export"],
+    ["Lifeboat export, gzip + age", { BACKUP_COMPRESSION: "gzip", ...ageEnv }, "export"],
+    // A backup folder of its own: at start the server queues every local backup not yet off-site,
+    // and the earlier phases' backups would be uploaded (and timed) with this one.
+    [
+      "Lifeboat export, gzip + age + off-site copy",
+      { BACKUP_COMPRESSION: "gzip", ...ageEnv, ...s3Env, BACKUP_DIR: path.join(dir, "backups-offsite") },
+      "export-offsite",
+    ],
+  ];
+  const results: PhaseResult[] = [];
+  try {
+    for (const [name, extra, op] of variants) {
+      const variant = await startServer(dir, { ...env, ...extra }, runtime);
+      const vurl = `http://127.0.0.1:${variant.port}/healthz`;
+      results.push(
+        await phase(name, vurl, async () => {
+          const r = await command(variant.child, { op });
+          // Throughput against the plain dump's size: the same work, whatever the bytes stored.
+          return { bytes, rows, seconds: r.seconds, peakRss: r.peakRss };
+        }),
+      );
+      await stopServer(variant.child);
+    }
+  } finally {
+    await s3.close();
+  }
+  return results;
+}
+
+/** The issue's targets (#15), as ratios in one run on one machine. */
+const TARGETS = { importRatio: 1.0, exportRatio: 1.0, peakRssMb: 200, healthMs: 250, denoOverNode: 1.2 };
+
+const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+const runtimeLabel = (r: Runtime) => (r === "node" ? "Node" : "Deno");
+
+/** What one runtime's runs on one workload scored against TARGETS. */
+function score(w: WorkloadRun, r: RuntimeRuns) {
+  const exportRatio = w.dump.seconds / r.export.seconds;
+  const importRatio = (w.dump.seconds + w.cliImport.seconds) / r.import.seconds;
+  const peak = Math.max(r.export.peakRssMb!, r.import.peakRssMb!);
+  const health = Math.max(r.export.healthMaxMs!, r.import.healthMaxMs!);
+  const node = r.runtime === "deno" ? w.runtimes.find((x) => x.runtime === "node") : undefined;
+  const deno = node ? { export: r.export.seconds / node.export.seconds, import: r.import.seconds / node.import.seconds } : null;
+  return { exportRatio, importRatio, peak, health, deno };
+}
+
+/** One workload's tables: the runs, the import's steps beside the CLI's checks, writers, memory. */
+function workloadReport(w: WorkloadRun, runtime: Runtime): string[] {
+  const [exp, imp] = [w.runtimes[0]!.export, w.runtimes[0]!.import];
+  const lastSteps = w.steps.filter((s) => s.runtime === runtime).at(-1);
+  const lockHeld = typeof lastSteps?.lockHeldMs === "number" ? lastSteps.lockHeldMs : null;
+  const memory = w.runtimes.map((r) => {
+    const self = mb(r.importMemory.self);
+    // Both RSS figures are read a moment apart: a difference under 1 MB is no import process at all.
+    const child = r.import.peakRssMb! - self;
+    const split = child < 1 ? "the Lifeboat process alone (no import process running at that moment)" : `the Lifeboat process ${fmt(self, 0)} MB + its import process ${fmt(child, 0)} MB`;
+    return (
+      `  ${runtimeLabel(r.runtime)}, during the import (peak ${fmt(r.import.peakRssMb!, 0)} MB): ${split}; ` +
+      `counted once (the Lifeboat process's RSS + the import process's private memory) ${fmt(mb(r.importMemory.once), 0)} MB`
+    );
+  });
+  const reals = w.reals;
+  return [
+    "",
+    `## Workload "${w.workload.name}": ${fmt(mb(exp.bytes), 0)} MB Lifeboat dump (${fmt(mb(w.dump.bytes), 0)} MB sqlite3 .dump), ${w.rows.toLocaleString("en")} rows, database ${fmt(mb(w.dbBytes), 0)} MB`,
+    `${w.workload.about}`,
+    "",
+    "| Run | Time (s) | MB/s | rows/s | Peak RSS (MB) | /healthz max (ms) | writer blocked max (ms) | load |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...w.results.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.seconds, 2)} | ${fmt(mb(r.bytes) / r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString("en")} | ${r.peakRssMb === null ? "–" : fmt(r.peakRssMb, 0)} | ${r.healthMaxMs === null ? "–" : fmt(r.healthMaxMs, 0)} | ${r.writerBlockedMs === null ? "–" : `${r.writerBlockedMs} (${r.writerWrites} writes)`} | ${fmt(r.load, 2)} |`,
+    ),
+    ...(w.variants ? [] : ["", "(The export variants — gzip, gzip + age, off-site copy — run on the first workload only.)"]),
+    "",
+    "Import steps (ms; the write lock is held from lock wait to commit):",
+    "",
+    "| runtime | check file | safety backup (snapshot) | safety backup again | lock wait | apply | counts | migrations | quick_check | foreign_key_check | wait for safety backup | commit | lock held |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...w.steps.map(
+      (s) =>
+        `| ${[s.runtime, s.checkMs, s.safetyBackupMs, s.safetyBackupAgainMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.quickCheckMs, s.foreignKeyCheckMs, s.retakeWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
+    ),
+    // The CLI's figures in the same columns: its import of its own .dump stands beside the apply step.
+    `| sqlite3 CLI | – | – | – | – | ${Math.round(w.cliImport.seconds * 1000)} | – | – | ${w.cliChecks.quick_check} | ${w.cliChecks.foreign_key_check} | – | – | – |`,
+    ...w.steps.map((s) => `Safety backup (${String(s.runtime)}): ${String(s.safetyBackup)}`),
+    "The sqlite3 CLI's row: `sqlite3 new.db < .dump` under apply, its checks on the database it imported under theirs.",
+    `sqlite3 CLI on the database it imported: integrity_check ${w.cliChecks.integrity_check} ms, quick_check ${w.cliChecks.quick_check} ms, foreign_key_check ${w.cliChecks.foreign_key_check} ms (load ${fmt(w.cliChecksLoad, 2)})`,
+    "",
+    `Writer blocked during export: ${exp.writerBlockedMs} ms (target ≤ 250) ${verdict(exp.writerBlockedMs! <= 250)}`,
+    // SQLite's busy handler retries at most every 100 ms: a writer gets in up to that long after COMMIT.
+    `Writer blocked during import: ${imp.writerBlockedMs} ms; the replace step (write lock held) took ${lockHeld} ms (target: blocked ≤ replace step + the busy handler's 100 ms retry) ${verdict(lockHeld !== null && imp.writerBlockedMs! <= lockHeld + 100)}`,
+    `Peak memory (RSS of the Lifeboat process and its import process; ${fmt(mb(w.baseRss), 0)} MB when idle, max RSS over its life ${fmt(mb(w.maxRss), 0)} MB under ${runtimeLabel(runtime)}). ` +
+      `Both processes map the same runtime binary and libsql library, so the sum counts those shared pages twice:`,
+    ...memory,
+    reals
+      ? `REALs (${reals.values.toLocaleString("en")} values): 17 significant digits take ${fmt(mb(reals.fullBytes), 1)} MB in ${fmt(reals.fullMs, 0)} ms ` +
+        `against quote()'s ${fmt(mb(reals.quoteBytes), 1)} MB in ${fmt(reals.quoteMs, 0)} ms ` +
+        `(${fmt((reals.fullBytes / reals.quoteBytes - 1) * 100, 1)}% bytes, ${fmt((reals.fullMs / reals.quoteMs - 1) * 100, 0)}% time)`
+      : "REALs: this workload has none.",
+  ];
+}
+
+/** One row per workload and runtime: each of the issue's targets with PASS or FAIL. */
+function summary(runs: WorkloadRun[]): string[] {
+  const rows: string[] = [];
+  let pass = 0;
+  let all = 0;
+  const cell = (text: string, ok: boolean) => {
+    all++;
+    if (ok) pass++;
+    return `${text} ${verdict(ok)}`;
+  };
+  for (const w of runs) {
+    for (const r of w.runtimes) {
+      const s = score(w, r);
+      const once = mb(r.importMemory.once);
+      rows.push(
+        `| ${w.workload.name} | ${runtimeLabel(r.runtime)} | ${cell(`${fmt(s.importRatio, 2)}×`, s.importRatio >= TARGETS.importRatio)} | ` +
+          `${cell(`${fmt(s.exportRatio, 2)}×`, s.exportRatio >= TARGETS.exportRatio)} | ` +
+          `${cell(`${fmt(s.peak, 0)} MB`, s.peak <= TARGETS.peakRssMb)} (${fmt(once, 0)} counted once) | ` +
+          `${cell(`${fmt(s.health, 0)} ms`, s.health <= TARGETS.healthMs)} | ` +
+          `${s.deno ? cell(`export ${fmt(s.deno.export, 2)}×, import ${fmt(s.deno.import, 2)}×`, Math.max(s.deno.export, s.deno.import) <= TARGETS.denoOverNode) : "–"} |`,
+      );
+    }
+  }
+  const sizes = runs.map((w) => `${w.workload.name} ${fmt(mb(w.dump.bytes), 0)} MB`).join(", ");
+  return [
+    "",
+    "## Against issue #15's targets",
+    "",
+    `Ratios are Lifeboat's throughput over the sqlite3 CLI's in this run: import (safety backup included) against the CLI's .dump + import, export against .dump. ` +
+      `The issue states the export target at 1 GB of dump; this run's .dump: ${sizes}. Peak RSS is the sum of the Lifeboat process's and its import process's RSS during the export and the import; ` +
+      `/healthz the worst answer during them; Deno's times over Node's.`,
+    "",
+    `| workload | runtime | import ≥ ${fmt(TARGETS.importRatio, 1)}× | export ≥ ${fmt(TARGETS.exportRatio, 1)}× | peak RSS ≤ ${TARGETS.peakRssMb} MB | /healthz ≤ ${TARGETS.healthMs} ms | Deno ≤ ${TARGETS.denoOverNode}× Node |`,
+    "|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    `${pass} of ${all} targets met.`,
+    "",
+  ];
+}
+
+function argValue(args: string[], flag: string, fallback: string): string {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] ?? "" : fallback;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === "--generate") {
+    const workload = WORKLOADS[args[1] as WorkloadName];
+    if (!workload) throw new Error(`--generate: unknown workload "${args[1]}"`);
+    return generate(workload, args[2]!, Number(args[3]));
+  }
+  if (args[0] === "--poll") return poll(args[1]!);
+  if (args[0] === "--writer") return writer(args[1]!);
+  if (args[0] === "--list") return (await import("./list.ts")).benchList(Number(args[1] ?? 5000));
+  const target = parseSize(argValue(args, "--size", "1GB"));
+  const runtimeValue = argValue(args, "--runtime", "node");
+  if (runtimeValue !== "node" && runtimeValue !== "deno" && runtimeValue !== "both") {
+    throw new Error(`--runtime: expected node, deno or both, got "${runtimeValue}"`);
+  }
+  const workloadValue = argValue(args, "--workload", "both");
+  if (workloadValue !== "mixed" && workloadValue !== "app" && workloadValue !== "both") {
+    throw new Error(`--workload: expected mixed, app or both, got "${workloadValue}"`);
+  }
+  const workloads = workloadValue === "both" ? [MIXED, APP] : [WORKLOADS[workloadValue]];
+  const both = runtimeValue === "both";
+  const runtime: Runtime = both ? "node" : runtimeValue;
+  const nodeName = `Node ${process.version}, Lifeboat compiled (npm run build), started with npm start's node flags (${START_FLAGS.join(" ") || "none"})`;
+  const denoName = () =>
+    `Deno ${/deno (\S+)/.exec(execFileSync(lifeboatCommand("deno", "").cmd, ["--version"], { encoding: "utf8" }))?.[1]}, Lifeboat from source (deno.json's start task)`;
+  const runtimeName = both ? `${nodeName}; ${denoName()}` : runtime === "node" ? nodeName : denoName();
+  const sqliteVersion = execFileSync(SQLITE3, ["--version"], { encoding: "utf8" }).split(" ")[0];
+
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), "lifeboat-bench-"));
+  const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
+  process.on("SIGINT", () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    if (runtime === "node") {
+      process.stdout.write("Building (npm run build) …\n");
+      await run("npm", ["run", "-s", "build"]);
+    }
+    const runs: WorkloadRun[] = [];
+    for (const [i, workload] of workloads.entries()) {
+      runs.push(await runWorkload(root, workload, { target, runtime, both, variants: i === 0 }));
+    }
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-    const lastSteps = importSteps.filter((s) => s.runtime === runtime).at(-1);
-    const lockHeld = typeof lastSteps?.lockHeldMs === "number" ? lastSteps.lockHeldMs : null;
     const lines = [
       "",
-      `Lifeboat bench: ${fmt(mb(exp!.bytes), 0)} MB Lifeboat dump (${fmt(mb(dump!.bytes), 0)} MB sqlite3 .dump), ${rowsAll.toLocaleString("en")} rows`,
-      `Machine: ${cpu}, ${os.cpus().length} cores, ${runtimeName}, sqlite3 CLI ${SQLITE3}`,
-      "",
-      "| Run | Time (s) | MB/s | rows/s | Peak RSS (MB) | /healthz max (ms) | writer blocked max (ms) | load |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|",
-      ...results.map(
-        (r) =>
-          `| ${r.name} | ${fmt(r.seconds, 2)} | ${fmt(mb(r.bytes) / r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString("en")} | ${r.peakRssMb === null ? "–" : fmt(r.peakRssMb, 0)} | ${r.healthMaxMs === null ? "–" : fmt(r.healthMaxMs, 0)} | ${r.writerBlockedMs === null ? "–" : `${r.writerBlockedMs} (${r.writerWrites} writes)`} | ${fmt(r.load, 2)} |`,
-      ),
-      "",
-      "Import steps (ms; the write lock is held from lock wait to commit):",
-      "",
-      "| runtime | check file | safety backup (snapshot) | safety backup again | lock wait | apply | counts | migrations | quick_check | foreign_key_check | wait for safety backup | commit | lock held |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-      ...importSteps.map(
-        (s) =>
-          `| ${[s.runtime, s.checkMs, s.safetyBackupMs, s.safetyBackupAgainMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.quickCheckMs, s.foreignKeyCheckMs, s.retakeWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
-      ),
-      ...importSteps.map((s) => `Safety backup (${String(s.runtime)}): ${String(s.safetyBackup)}`),
-      `sqlite3 CLI on the database it imported: integrity_check ${cliChecks.integrity_check} ms, quick_check ${cliChecks.quick_check} ms, foreign_key_check ${cliChecks.foreign_key_check} ms (load ${fmt(os.loadavg()[0]!, 2)})`,
-      "",
-      `Writer blocked during export: ${exp!.writerBlockedMs} ms (target ≤ 250) ${exp!.writerBlockedMs! <= 250 ? "PASS" : "FAIL"}`,
-      // SQLite's busy handler retries at most every 100 ms: a writer gets in up to that long after COMMIT.
-      `Writer blocked during import: ${imp!.writerBlockedMs} ms; the replace step (write lock held) took ${lockHeld} ms (target: blocked ≤ replace step + the busy handler's 100 ms retry) ${lockHeld !== null && imp!.writerBlockedMs! <= lockHeld + 100 ? "PASS" : "FAIL"}`,
-      "",
-      ...(denoRuns.length === 2
-        ? [0, 1].map((i) => {
-            const ratio = denoRuns[i]!.seconds / [exp!, imp!][i]!.seconds;
-            return `Deno ${i === 0 ? "export" : "import"}: ${fmt(ratio, 2)}× Node's time (target ≤ 1.2) ${ratio <= 1.2 ? "PASS" : "FAIL"}`;
-          })
-        : []),
-      `Export: ${fmt(exportRatio, 2)}× the CLI's .dump throughput (target ≥ 0.6) ${exportRatio >= 0.6 ? "PASS" : "FAIL"}`,
-      `Import: ${fmt(importRatio, 2)}× the CLI's .dump + import (target ≥ 0.9) ${importRatio >= 0.9 ? "PASS" : "FAIL"}`,
-      `Peak memory (RSS of the Lifeboat process and its import worker process) during the runs: ${fmt(peak, 0)} MB (target < 200) ${peak < 200 ? "PASS" : "FAIL"}; ${fmt(base, 0)} MB when idle, max RSS over its life ${fmt(maxRss, 0)} MB`,
-      `  During the import (peak ${fmt(imp!.peakRssMb!, 0)} MB): the Lifeboat process ${fmt(mb(importMemory.self), 0)} MB + its import process ${fmt(imp!.peakRssMb! - mb(importMemory.self), 0)} MB. ` +
-        `Both map the same node binary and libsql library, so that sum counts their shared pages twice; ` +
-        `counted once (the Lifeboat process's RSS + the import process's private memory) the peak is ${fmt(mb(importMemory.once), 0)} MB`,
-      `/healthz worst answer during the runs: ${fmt(health, 0)} ms (target < 250) ${health < 250 ? "PASS" : "FAIL"}`,
-      `REALs (${reals.values.toLocaleString("en")} values): 17 significant digits take ${fmt(mb(reals.fullBytes), 1)} MB in ${fmt(reals.fullMs, 0)} ms ` +
-        `against quote()'s ${fmt(mb(reals.quoteBytes), 1)} MB in ${fmt(reals.quoteMs, 0)} ms ` +
-        `(${fmt((reals.fullBytes / reals.quoteBytes - 1) * 100, 1)}% bytes, ${fmt((reals.fullMs / reals.quoteMs - 1) * 100, 0)}% time)`,
-      "",
+      `# Lifeboat bench: ${runs.map((w) => `"${w.workload.name}"`).join(" and ")} at about ${fmt(mb(target), 0)} MB of dump each`,
+      `Machine: ${cpu}, ${os.cpus().length} cores, ${runtimeName}, sqlite3 CLI ${SQLITE3} ${sqliteVersion}`,
+      ...runs.flatMap((w) => workloadReport(w, runtime)),
+      ...summary(runs),
     ];
     process.stdout.write(lines.join("\n"));
   } finally {
