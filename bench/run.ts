@@ -831,11 +831,11 @@ function workloadReport(w: WorkloadRun, runtime: Runtime): string[] {
     "",
     "Import steps (ms; the write lock is held from lock wait to commit):",
     "",
-    "| runtime | check file | safety backup (snapshot) | safety backup again | lock wait | apply | counts | migrations | quick_check | foreign_key_check | wait for safety backup | commit | lock held |",
+    "| runtime | check file | safety backup before the lock | safety backup under the lock | lock wait | apply | counts | migrations | quick_check | foreign_key_check | wait for safety backup | commit | lock held |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...w.steps.map(
       (s) =>
-        `| ${[s.runtime, s.checkMs, s.safetyBackupMs, s.safetyBackupAgainMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.quickCheckMs, s.foreignKeyCheckMs, s.retakeWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
+        `| ${[s.runtime, s.checkMs, s.safetyBackupMs ?? "–", s.safetyBackupUnderLockMs ?? "–", s.lockWaitMs, s.applyMs, s.countsMs, s.migrationsMs, s.quickCheckMs, s.foreignKeyCheckMs, s.safetyWaitMs, s.commitMs, s.lockHeldMs].join(" | ")} |`,
     ),
     // The CLI's figures in the same columns: its import of its own .dump stands beside the apply step.
     `| sqlite3 CLI | – | – | – | – | ${Math.round(w.cliImport.seconds * 1000)} | – | – | ${w.cliChecks.quick_check} | ${w.cliChecks.foreign_key_check} | – | – | – |`,

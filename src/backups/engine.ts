@@ -86,7 +86,7 @@ export interface BackupEngineDeps {
   /** Where finished backups and imports are recorded (see run-history.ts); without it `listRuns` finds none. */
   runHistoryFile?: string;
   /** @internal Called between an import's steps (tests write to the database there). */
-  onImportStep?: (step: "safety-backup-written") => Promise<void> | void;
+  onImportStep?: (step: "checked" | "safety-backup-written") => Promise<void> | void;
 }
 
 /** The backup folder's size and the room left on its disk. */
@@ -654,17 +654,22 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
 
   /**
    * The import proper, inside the engine's job. The file is checked end to
-   * end first (nothing touched, nothing locked). For a local file, the safety
-   * backup is then read from a snapshot while the application keeps writing,
-   * and the write lock is taken only for the replacement: inside the
-   * snapshot's own transaction, which SQLite refuses if anything was committed
-   * since (see `LockOutcome`), so the safety backup is proven to be exactly
-   * the state the import replaces. If a write came in between, the safety
-   * backup is taken again from the state under the lock: in WAL mode while
-   * the import writes (other readers see the old state until COMMIT), and
-   * COMMIT waits for it; in rollback-journal mode before the import writes.
+   * end first (nothing touched, nothing locked), and the write lock is taken
+   * only for the replacement. The safety backup is always exactly the state
+   * the import replaces, and COMMIT waits for it:
+   * - WAL mode (a database Lifeboat created): after the check, the write lock;
+   *   the safety backup is then read by another connection while the import
+   *   writes (until COMMIT every other reader sees the state under the lock).
+   *   One copy, written on the other core, whatever the application writes.
+   * - Rollback journal: the safety backup is read from a snapshot while the
+   *   file is checked and the application keeps writing; the lock is then
+   *   taken inside the snapshot's own transaction, which SQLite refuses if
+   *   anything was committed since (see `LockOutcome`); if so, the safety
+   *   backup is taken again under the lock before the import writes.
+   * - A remote database: the client's transaction locks from the start.
    * Then the objects are replaced, the checks run, COMMIT. Any failure rolls
-   * back and drops the safety backup (nothing changed).
+   * back and drops the safety backup (nothing changed); a failed safety
+   * backup stops the import at once.
    */
   async function runImport(
     filePath: string,
@@ -697,14 +702,32 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     };
     try {
       const result = await whole(async () => {
-        const session = await openSession(signal);
+        // A failed safety backup written while the import runs stops the import at once (see below).
+        const safetyFailed = new AbortController();
+        const session = await openSession(AbortSignal.any([signal, safetyFailed.signal]));
         let safetyBackup: BackupMeta | null = null;
-        let retake: Promise<void> | null = null;
+        let safetyError: Error | null = null;
+        let whileImporting: Promise<void> | null = null;
         let committed = false;
+        const steps: Record<string, number | string> = {};
+        let safetyDone = clock.now();
+        let safetyDoneMs = 0;
+        /** The safety backup from the state under the import's write lock (another connection reads it). */
+        const safetyUnderLock = (since: number) =>
+          writeBackup("pre-import", actor, null).then(
+            (meta) => {
+              safetyBackup = meta;
+              safetyDone = clock.now();
+              safetyDoneMs = elapsed();
+              steps.safetyBackupUnderLockMs = elapsed() - since;
+            },
+            (err: unknown) => {
+              safetyError = failSafety(err);
+              safetyFailed.abort(safetyError);
+              throw safetyError;
+            },
+          );
         try {
-          // The file check (a thread of this process) and the safety backup (the import's own
-          // process, from its read snapshot) read different files: they run side by side. A file
-          // the check refuses answers with that refusal, and its safety backup is removed unannounced.
           const checkWatch = stopwatch();
           let checkMs = 0;
           const checked = (alreadyValidated ? Promise.resolve(alreadyValidated) : validateInWorker(workers, filePath, migrationSpecs, limits, signal, await keys())).then((v) => {
@@ -713,43 +736,43 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
             return v;
           });
           checked.catch(() => {}); // awaited below, whatever the safety backup does
-          try {
-            safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
-          } catch (err) {
-            await checked; // a refused file says so rather than the safety backup's failure
-            throw failSafety(err);
+          if (!session.wal) {
+            // Rollback journal (or a remote database): the safety backup is read from the session's
+            // snapshot (the import's own process) while the file is checked (a thread of this
+            // process): they read different files and run side by side. A file the check refuses
+            // answers with that refusal, and its safety backup is removed unannounced.
+            try {
+              safetyBackup = await writeBackup("pre-import", actor, null, session.worker);
+            } catch (err) {
+              await checked; // a refused file says so rather than the safety backup's failure
+              throw failSafety(err);
+            }
+            safetyDone = clock.now();
+            safetyDoneMs = elapsed();
           }
-          let safetyDone = clock.now();
-          const safetyDoneMs = elapsed();
           const validated = await checked;
-          await deps.onImportStep?.("safety-backup-written");
+          await deps.onImportStep?.(session.wal ? "checked" : "safety-backup-written");
           return await locked(async () => {
             const lockStart = elapsed();
             const lock = await session.lock();
-            const steps: Record<string, number | string> = { lockWaitMs: lock.waitMs };
-            if (!lock.unchanged) {
+            steps.lockWaitMs = lock.waitMs;
+            if (session.wal) {
+              // WAL: until COMMIT every other connection reads exactly the state under the lock, however
+              // much the import has written. The safety backup is read from it on the other core while
+              // the import writes (the backup is then one copy, and the lock is not held longer for
+              // it), and COMMIT waits for it. Had it been read before the lock, any write in between
+              // would have meant reading it twice.
+              whileImporting = safetyUnderLock(lockStart);
+              whileImporting.catch(() => {}); // awaited before COMMIT (or after a failure)
+              steps.safetyBackup = "read from the state under the lock while the import wrote";
+            } else if (!lock.unchanged) {
               // Something was committed after the snapshot: that backup is not what gets replaced.
+              // A rollback journal lets no reader past a writer's changes: taken again before the import writes.
               const stale = safetyBackup!.name;
               safetyBackup = null;
               await storage.remove(stale);
-              const again = writeBackup("pre-import", actor, null).then(
-                (meta) => {
-                  safetyBackup = meta;
-                  safetyDone = clock.now();
-                  steps.safetyBackupAgainMs = elapsed() - lockStart;
-                },
-                (err: unknown) => {
-                  throw failSafety(err);
-                },
-              );
-              if (lock.wal) {
-                retake = again;
-                retake.catch(() => {}); // awaited before COMMIT (or after a failure)
-                steps.safetyBackup = "taken again while importing (a write came in after the snapshot)";
-              } else {
-                await again;
-                steps.safetyBackup = "taken again under the lock (a write came in after the snapshot)";
-              }
+              await safetyUnderLock(lockStart);
+              steps.safetyBackup = "taken again under the lock (a write came in after the snapshot)";
             } else {
               steps.safetyBackup = "from the snapshot (no write in between)";
             }
@@ -758,17 +781,17 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
             const appliedMs = elapsed();
             const outcome = await session.finish(finishOptions(header, validated), null);
             const checkedMs = elapsed();
-            if (retake) await retake;
-            const retakeWaitMs = elapsed() - checkedMs;
+            if (whileImporting) await whileImporting;
+            const safetyWaitMs = elapsed() - checkedMs;
             outcome.timings.commitMs = await session.commit();
             committed = true;
             logger.debug("import steps", {
               checkMs,
-              safetyBackupMs: safetyDoneMs,
+              ...(session.wal ? {} : { safetyBackupMs: safetyDoneMs }),
               ...steps,
               applyMs: appliedMs - applyStart,
               finishMs: checkedMs - appliedMs,
-              retakeWaitMs,
+              safetyWaitMs,
               ...outcome.timings,
               lockHeldMs: elapsed() - lockStart,
             });
@@ -786,12 +809,13 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
             return { safetyBackup: safetyBackup!.name, outcome };
           });
         } catch (err) {
-          if (retake) await (retake as Promise<void>).catch(() => {});
+          if (whileImporting) await (whileImporting as Promise<void>).catch(() => {});
           if (safetyBackup) {
             const name = (safetyBackup as BackupMeta).name;
             await cleanUp("remove the safety backup of a failed import", { name }, () => storage.remove(name));
           }
-          throw err;
+          // The import process was stopped because its safety backup failed: that failure is the answer.
+          throw safetyError ?? err;
         } finally {
           // After a commit the worker checkpoints the WAL in the background (writers are not
           // blocked by it); after a failure the rollback completes before the gate opens again.

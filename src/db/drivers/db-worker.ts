@@ -21,7 +21,7 @@ import { createFileSink } from "../../dump/file-sink.ts";
 import { applyDump, finishImport, validateDumpFile } from "./apply-dump.ts";
 import type { ApplyConnection } from "./connection.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
-import { serializeError, type LockOutcome, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
+import { serializeError, type ImportOpened, type LockOutcome, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 
 /**
  * Page cache of the import connection, in KiB. Small while rows go in (they
@@ -108,16 +108,15 @@ function sleep(ms: number): void {
 function lockImport(): LockOutcome {
   const db = importDb;
   if (!db) throw new Error("no import snapshot is open in this worker");
-  const wal = String((db.prepare("PRAGMA journal_mode").raw(true).get() as unknown[] | undefined)?.[0] ?? "").toLowerCase() === "wal";
   const t0 = performance.now();
   const waited = () => Math.round(performance.now() - t0);
-  if (importLocked) return { unchanged: true, wal, waitMs: 0 };
+  if (importLocked) return { unchanged: true, waitMs: 0 };
   const version = String((db.prepare("PRAGMA user_version").raw(true).get() as unknown[] | undefined)?.[0] ?? "0");
   for (let attempt = 0; ; attempt++) {
     try {
       db.exec(`PRAGMA user_version=${BigInt(version).toString()}`);
       importLocked = true;
-      return { unchanged: true, wal, waitMs: waited() };
+      return { unchanged: true, waitMs: waited() };
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (code === "SQLITE_BUSY" && attempt < 20) {
@@ -136,7 +135,7 @@ function lockImport(): LockOutcome {
     throw err;
   }
   importLocked = true;
-  return { unchanged: false, wal, waitMs: waited() };
+  return { unchanged: false, waitMs: waited() };
 }
 
 function isBusy(err: unknown): boolean {
@@ -219,6 +218,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     }
     case "import-open": {
       closeImport();
+      let wal = false;
       const db = openNative(req.dbPath, { busyTimeoutMs: req.busyTimeoutMs, cacheKiB: APPLY_CACHE_KIB });
       try {
         // Off before BEGIN (it cannot change inside a transaction): dropping and
@@ -229,6 +229,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         db.exec("PRAGMA temp_store=FILE");
         // The WAL is checkpointed by the "checkpoint" step after the reply, not inside COMMIT.
         db.exec("PRAGMA wal_autocheckpoint=0");
+        wal = String((db.prepare("PRAGMA journal_mode").raw(true).get() as unknown[] | undefined)?.[0] ?? "").toLowerCase() === "wal";
         if (req.lock) {
           db.exec("BEGIN IMMEDIATE");
         } else {
@@ -255,7 +256,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
           await new Promise((resolve) => setImmediate(resolve));
         },
       };
-      return null;
+      return { wal } satisfies ImportOpened;
     }
     case "validate":
       return await validateDumpFile(req.filePath, {

@@ -12,7 +12,7 @@ import {
 } from "./apply-dump.ts";
 import type { MigrationSpec } from "./connection.ts";
 import type { DbWorker, WorkerPool } from "./worker-client.ts";
-import type { LockOutcome } from "./worker-protocol.ts";
+import type { ImportOpened, LockOutcome } from "./worker-protocol.ts";
 
 /**
  * One import's transaction, wherever it runs: in the backup worker for a
@@ -27,6 +27,11 @@ import type { LockOutcome } from "./worker-protocol.ts";
 export interface ImportSession {
   /** The worker holding the transaction (local files), where the snapshot's safety backup is written. */
   readonly worker: DbWorker | null;
+  /**
+   * A local file in WAL mode: until COMMIT other connections read the state the
+   * import replaces, so the safety backup can be read from it while the import writes.
+   */
+  readonly wal: boolean;
   /** The validation pass over the file; touches no database. */
   validate(filePath: string, migrations: readonly MigrationSpec[], limits?: ReadLimits): Promise<ValidatedDump>;
   /** Takes the write lock; says whether the snapshot still holds (see `LockOutcome`). */
@@ -67,9 +72,10 @@ export async function openWorkerSession(
       acquired.release();
     },
   };
+  let opened: ImportOpened;
   try {
     if (signal.aborted) throw signal.reason;
-    await w.call({ op: "import-open", dbPath, busyTimeoutMs, lock: options.lock });
+    opened = await w.call<ImportOpened>({ op: "import-open", dbPath, busyTimeoutMs, lock: options.lock });
   } catch (err) {
     lease.release();
     throw err;
@@ -77,6 +83,7 @@ export async function openWorkerSession(
   let committed = false;
   return {
     worker: w,
+    wal: opened.wal,
     validate: (filePath, migrations, limits) =>
       w.call<ValidatedDump>({ op: "validate", filePath, migrations, ...(limits ? { limits } : {}), identities }),
     lock: () => w.call<LockOutcome>({ op: "import-lock" }),
@@ -141,6 +148,7 @@ export async function openClientSession(
   const { conn, tx } = await openClientImport(db);
   return {
     worker: null,
+    wal: false,
     validate: (filePath, migrations, limits) => validateInWorker(pool, filePath, migrations, limits, signal, identities),
     // A remote statement cannot be killed from here; the apply stops at the next chunk instead.
     apply: (filePath, plan) =>
@@ -148,7 +156,7 @@ export async function openClientSession(
         if (signal.aborted) throw signal.reason;
       }),
     // The client's transaction holds the write lock from the start.
-    lock: () => Promise.resolve({ unchanged: true, wal: false, waitMs: 0 }),
+    lock: () => Promise.resolve({ unchanged: true, waitMs: 0 }),
     async finish(options, commit) {
       const outcome = await finishImport(conn, options);
       if (commit === null) return outcome;

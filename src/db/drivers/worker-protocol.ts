@@ -45,14 +45,20 @@ export type WorkerRequest =
  * other connection committed since the snapshot (else SQLITE_BUSY_SNAPSHOT),
  * so a safety backup read from that snapshot is exactly what the import
  * replaces. Otherwise a write came in between and the lock was taken afresh.
- * `wal`: the database is in WAL mode, so until COMMIT every other reader sees
- * the state under the lock, however much the import has written.
  */
 export interface LockOutcome {
   unchanged: boolean;
-  wal: boolean;
   /** Milliseconds spent waiting for the lock. */
   waitMs: number;
+}
+
+/**
+ * The answer to `import-open`. `wal`: the database is in WAL mode, so until
+ * the import's COMMIT every other connection reads the state it replaces,
+ * however much it has written.
+ */
+export interface ImportOpened {
+  wal: boolean;
 }
 
 /** The worker's answer to the request with the same id (id 0: the worker is ready). */
