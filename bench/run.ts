@@ -244,45 +244,9 @@ function self(args: string[]): ChildProcess {
  * process, as `npm start` runs it, or the sources under Deno as `deno task
  * start` runs them (`--runtime deno`), serving the app on a free port; the
  * engine runs in that same process. It takes commands over IPC and reports each
- * command's time and the process's peak RSS while it ran (sampled every 25 ms).
+ * command's time; `command` samples its memory meanwhile (`sampleTree`).
  */
 const SERVER_CODE = `
-const { readFileSync, readdirSync } = await import("node:fs");
-// RSS of this process and its children (the import's worker process), from /proc.
-function rssOf(pid) {
-  try {
-    const m = /VmRSS:\\s+(\\d+) kB/.exec(readFileSync("/proc/" + pid + "/status", "utf8"));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch { return 0; }
-}
-function childrenOf(pid) {
-  const out = [];
-  try {
-    for (const tid of readdirSync("/proc/" + pid + "/task")) {
-      for (const c of readFileSync("/proc/" + pid + "/task/" + tid + "/children", "utf8").split(" ").filter(Boolean)) out.push(Number(c));
-    }
-  } catch {}
-  return out;
-}
-function treeRss(pid = process.pid) {
-  let sum = pid === process.pid ? process.memoryUsage.rss() : rssOf(pid);
-  for (const c of childrenOf(pid)) sum += treeRss(c);
-  return sum;
-}
-// Memory only this process maps (Private_Clean + Private_Dirty): a child's RSS less the pages it
-// shares, above all the code of the node binary and of libsql's library, which this process maps too.
-function privateOf(pid) {
-  try {
-    const s = readFileSync("/proc/" + pid + "/smaps_rollup", "utf8");
-    return (Number(/Private_Clean:\\s+(\\d+)/.exec(s)[1]) + Number(/Private_Dirty:\\s+(\\d+)/.exec(s)[1])) * 1024;
-  } catch { return 0; }
-}
-// This process's RSS plus its children's private memory: the tree's RSS with shared pages counted once.
-function treeOnce(pid = process.pid) {
-  let sum = pid === process.pid ? process.memoryUsage.rss() : privateOf(pid);
-  for (const c of childrenOf(pid)) sum += treeOnce(c);
-  return sum;
-}
 const { bootLifeboat } = await import(process.env.BENCH_LIFEBOAT);
 const lb = await bootLifeboat({ env: process.env });
 let port, closeServer;
@@ -306,19 +270,6 @@ process.on("message", async (cmd) => {
     process.disconnect();
     return;
   }
-  let peak = 0;
-  let peakSelf = 0;
-  let peakOnce = 0;
-  const sample = () => {
-    const all = treeRss();
-    if (all > peak) {
-      peak = all;
-      peakSelf = process.memoryUsage.rss();
-    }
-    peakOnce = Math.max(peakOnce, treeOnce());
-  };
-  sample();
-  const sampler = setInterval(sample, 25);
   const t0 = performance.now();
   try {
     let value;
@@ -331,25 +282,17 @@ process.on("message", async (cmd) => {
       if (pending) throw new Error("off-site copy failed: " + pending.error);
     } else value = await lb.backups.importBackup(cmd.name, { actor: "bench" });
     const seconds = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
-    sample();
-    process.send({ ok: true, value, seconds, peakRss: peak, peakSelfRss: peakSelf, peakOnce });
+    process.send({ ok: true, value, seconds });
   } catch (err) {
-    clearInterval(sampler);
     process.send({ ok: false, error: String(err && err.stack || err) });
   }
 });
 `;
 
-interface ServerReply {
+interface ServerReply extends TreePeaks {
   ok: boolean;
   value: { name?: string; size?: number; rows?: number; rowCounts?: Record<string, number> };
   seconds: number;
-  peakRss: number;
-  /** This process's own RSS at the moment of `peakRss` (the rest is its import process). */
-  peakSelfRss: number;
-  /** Peak of this process's RSS plus its children's private memory (shared pages counted once). */
-  peakOnce: number;
   error?: string;
 }
 
@@ -425,9 +368,93 @@ function stopServer(child: ChildProcess): Promise<{ maxRss: number }> {
   });
 }
 
+/** A field of /proc/<pid>/status or smaps_rollup in bytes, or null when the process is gone. */
+function procKb(pid: number, file: string, field: string): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ESRCH") return null;
+    throw err;
+  }
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+  if (!m) throw new Error(`/proc/${pid}/${file} has no ${field}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Every process below `pid`, at any depth (the children of each of its threads, theirs, …). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return out; // exited meanwhile
+    throw err;
+  }
+  for (const tid of tasks) {
+    let children = "";
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // the thread ended meanwhile
+    }
+    for (const c of children.split(" ").filter(Boolean).map(Number)) out.push(c, ...descendants(c));
+  }
+  return out;
+}
+
+interface TreePeaks {
+  /** Peak of the process's RSS plus the RSS of every process below it (the import process). */
+  peakRss: number;
+  /** The process's own RSS at the moment of `peakRss` (the rest is its import process). */
+  peakSelfRss: number;
+  /** Peak of the process's RSS plus the private memory of those below it (shared pages counted once). */
+  peakOnce: number;
+}
+
+/**
+ * Samples the memory of process `pid` and of every process below it every 25 ms
+ * until `stop()`. From this process, not inside the measured one: Deno refuses
+ * its programs /proc/<pid>/task without --allow-all, which `deno task start`
+ * does not give, so a sampler inside the Deno server never saw its import process.
+ * A private figure (Private_Clean + Private_Dirty of smaps_rollup) leaves out the
+ * pages a child shares with the server, above all the runtime binary and libsql.
+ */
+function sampleTree(pid: number): { stop(): TreePeaks } {
+  const peaks: TreePeaks = { peakRss: 0, peakSelfRss: 0, peakOnce: 0 };
+  const sample = () => {
+    const self = procKb(pid, "status", "VmRSS");
+    if (self === null) return;
+    let all = self;
+    let once = self;
+    for (const c of descendants(pid)) {
+      all += procKb(c, "status", "VmRSS") ?? 0;
+      once += (procKb(c, "smaps_rollup", "Private_Clean") ?? 0) + (procKb(c, "smaps_rollup", "Private_Dirty") ?? 0);
+    }
+    if (all > peaks.peakRss) Object.assign(peaks, { peakRss: all, peakSelfRss: self });
+    peaks.peakOnce = Math.max(peaks.peakOnce, once);
+  };
+  sample();
+  const timer = setInterval(sample, 25);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peaks;
+    },
+  };
+}
+
+/** Sends `cmd` to the measured Lifeboat and answers with its reply and the peak memory of its process tree meanwhile. */
 function command(child: ChildProcess, cmd: object): Promise<ServerReply> {
+  const sampler = sampleTree(child.pid!);
   return new Promise((resolve, reject) => {
-    child.once("message", (m: ServerReply) => (m.ok ? resolve(m) : reject(new Error(m.error))));
+    child.once("message", (m: ServerReply) => {
+      const peaks = sampler.stop();
+      if (m.ok) resolve({ ...m, ...peaks });
+      else reject(new Error(m.error));
+    });
     child.send(cmd);
   });
 }
