@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import { AwsClient } from "aws4fetch";
-import { XMLParser } from "fast-xml-parser";
+import type { XMLParser } from "fast-xml-parser";
 import { OffsiteError } from "../errors.ts";
 
 /**
@@ -73,7 +73,18 @@ export interface S3Store {
 
 const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 const MIN_PART_BYTES = 5 * 1024 * 1024;
-const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === "Contents" });
+let xml: Promise<XMLParser> | undefined;
+/**
+ * Parses an S3 XML body. `fast-xml-parser` (with its dependencies ~280 KB of
+ * JavaScript) is loaded on the first answer to parse, not at start: a server
+ * without BACKUP_S3_BUCKET never needs it, and idles with less memory.
+ */
+async function parseXml(text: string): Promise<unknown> {
+  xml ??= import("fast-xml-parser").then(
+    ({ XMLParser }) => new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === "Contents" }),
+  );
+  return (await xml).parse(text);
+}
 
 /** Codes that mean the credentials or their rights are wrong: retrying cannot help. */
 const CREDENTIAL_CODES = new Set([
@@ -125,7 +136,7 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
     let message = res.statusText;
     try {
       const text = await res.text();
-      const parsed = text ? (xml.parse(text) as { Error?: { Code?: string; Message?: string } }) : {};
+      const parsed = text ? ((await parseXml(text)) as { Error?: { Code?: string; Message?: string } }) : {};
       if (parsed.Error?.Code) code = String(parsed.Error.Code);
       if (parsed.Error?.Message) message = String(parsed.Error.Message);
     } catch {
@@ -227,7 +238,7 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
       }
       // Multipart: one buffer reused for every part, so memory stays at one part whatever the size.
       const created = await send("POST", urlOf(name, "?uploads"), `start a multipart upload of ${name}`, { headers: metaHeaders(options) });
-      const uploadId = String((xml.parse(await created.text()) as { InitiateMultipartUploadResult?: { UploadId?: string } })
+      const uploadId = String(((await parseXml(await created.text())) as { InitiateMultipartUploadResult?: { UploadId?: string } })
         .InitiateMultipartUploadResult?.UploadId ?? "");
       if (!uploadId) throw new OffsiteError(`${location}: the multipart upload of ${name} got no upload id.`, { permanent: false });
       const q = `uploadId=${encodeURIComponent(uploadId)}`;
@@ -252,7 +263,7 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
         });
         const text = await done.text();
         // S3 may answer 200 with an <Error> body when completing fails late.
-        const parsed = xml.parse(text) as { Error?: { Code?: string; Message?: string }; CompleteMultipartUploadResult?: { ETag?: string } };
+        const parsed = (await parseXml(text)) as { Error?: { Code?: string; Message?: string }; CompleteMultipartUploadResult?: { ETag?: string } };
         if (parsed.Error) {
           throw new OffsiteError(`${location}: could not complete the upload of ${name} (${parsed.Error.Code}: ${parsed.Error.Message}).`, {
             permanent: false,
@@ -294,7 +305,7 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
       const q = new URLSearchParams({ "list-type": "2", prefix });
       if (token) q.set("continuation-token", token);
       const res = await send("GET", `${bucketUrl}/?${q.toString()}`, "list the bucket");
-      const parsed = xml.parse(await res.text()) as {
+      const parsed = (await parseXml(await res.text())) as {
         ListBucketResult?: {
           Contents?: { Key: string; Size: string; ETag?: string; LastModified?: string }[];
           IsTruncated?: string;
