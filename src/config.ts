@@ -318,11 +318,13 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 /**
  * Parses the environment once. Throws `ConfigError` naming each bad variable
  * and what it expects; never reads `process.env` itself so tests can pass a map.
+ * Async because checking BACKUP_AGE_RECIPIENTS loads `age-encryption`, which
+ * only then is loaded at all (see `parseRecipients`).
  */
-export function loadConfig(
+export async function loadConfig(
   env: Record<string, string | undefined>,
   cwd: string = process.cwd(),
-): Config {
+): Promise<Config> {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -394,7 +396,7 @@ export function loadConfig(
   }
   let recipients: string[] = [];
   if (e.BACKUP_AGE_RECIPIENTS !== undefined) {
-    const r = parseRecipients(e.BACKUP_AGE_RECIPIENTS);
+    const r = await parseRecipients(e.BACKUP_AGE_RECIPIENTS);
     if ("error" in r) issues.push({ variable: "BACKUP_AGE_RECIPIENTS", message: r.error });
     else recipients = r.recipients;
   }

@@ -62,7 +62,7 @@ export interface Lifeboat {
  * the app. Throws `ConfigError` for a bad environment, before anything is touched.
  */
 export async function bootLifeboat(options: BootOptions): Promise<Lifeboat> {
-  const config = loadConfig(options.env, options.cwd);
+  const config = await loadConfig(options.env, options.cwd);
   const clock = options.clock ?? systemClock;
   const logger = createLogger({
     level: config.logLevel,

@@ -167,7 +167,7 @@ export async function runCommandLine(
 
   let config: Config;
   try {
-    config = loadConfig(env);
+    config = await loadConfig(env);
   } catch (err) {
     io.stderr(`lifeboat: ${err instanceof ConfigError ? err.message : String(err)}\n`);
     return EXIT.error;

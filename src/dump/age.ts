@@ -1,5 +1,4 @@
 import fs from "node:fs/promises";
-import { Encrypter, identityToRecipient } from "age-encryption";
 
 /**
  * age keys (age-encryption.org/v1) through `age-encryption`, the reference
@@ -7,6 +6,9 @@ import { Encrypter, identityToRecipient } from "age-encryption";
  * identities it decrypts with, checked at start. Key material is never
  * logged, never listed, never part of an error message. The streams
  * themselves are in `age-stream.ts`.
+ *
+ * `age-encryption` (and the noble crypto under it, ~0.9 MB of JavaScript) is
+ * loaded only when keys are configured: a server without them idles ~5 MB lower.
  */
 
 /**
@@ -14,9 +16,10 @@ import { Encrypter, identityToRecipient } from "age-encryption";
  * and checks each one is a recipient `age-encryption` can encrypt to. Returns
  * an error sentence (naming the bad entry's position, not the key) or the list.
  */
-export function parseRecipients(text: string): { recipients: string[] } | { error: string } {
+export async function parseRecipients(text: string): Promise<{ recipients: string[] } | { error: string }> {
   const recipients = text.split(/[\s,]+/).filter(Boolean);
   if (recipients.length === 0) return { error: "expected one or more age public keys (age1…)" };
+  const { Encrypter } = await import("age-encryption");
   for (const [i, r] of recipients.entries()) {
     try {
       if (!r.startsWith("age1")) throw new Error("not age1");
@@ -45,6 +48,7 @@ export async function loadIdentities(filePath: string): Promise<string[]> {
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
   if (identities.length === 0) throw new Error(`the age identity file ${filePath} holds no key (expected AGE-SECRET-KEY-1… lines)`);
+  const { identityToRecipient } = await import("age-encryption");
   for (const [i, id] of identities.entries()) {
     try {
       if (!id.startsWith("AGE-SECRET-KEY-")) throw new Error("not a key");

@@ -67,9 +67,9 @@ describe("journal mode", () => {
     expect(journalMode(path.join(walDir, "app.db"))).toBe("delete");
   });
 
-  it("refuses a journal mode that could lose data", () => {
-    expect(() => loadConfig({ DATABASE_JOURNAL_MODE: "off" })).toThrow(/DATABASE_JOURNAL_MODE: expected wal or delete/);
-    expect(() => loadConfig({ DATABASE_JOURNAL_MODE: "memory" })).toThrow(/DATABASE_JOURNAL_MODE/);
-    expect(loadConfig({ DATABASE_JOURNAL_MODE: " Delete " }).databaseJournalMode).toBe("delete");
+  it("refuses a journal mode that could lose data", async () => {
+    await expect(loadConfig({ DATABASE_JOURNAL_MODE: "off" })).rejects.toThrow(/DATABASE_JOURNAL_MODE: expected wal or delete/);
+    await expect(loadConfig({ DATABASE_JOURNAL_MODE: "memory" })).rejects.toThrow(/DATABASE_JOURNAL_MODE/);
+    expect((await loadConfig({ DATABASE_JOURNAL_MODE: " Delete " })).databaseJournalMode).toBe("delete");
   });
 });

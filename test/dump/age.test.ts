@@ -72,8 +72,8 @@ describe("age encryption, interoperable with the age CLI", () => {
   it("checks recipients and identity files without echoing key material", async () => {
     const dir = await tempDir();
     const key = await keygen(dir);
-    expect(parseRecipients(`${key.recipient}, ${key.recipient}`)).toEqual({ recipients: [key.recipient, key.recipient] });
-    const bad = parseRecipients(`${key.recipient} age1notakey`);
+    expect(await parseRecipients(`${key.recipient}, ${key.recipient}`)).toEqual({ recipients: [key.recipient, key.recipient] });
+    const bad = await parseRecipients(`${key.recipient} age1notakey`);
     expect(bad).toEqual({ error: expect.stringMatching(/entry 2 is not an age public key/) });
     expect(JSON.stringify(bad)).not.toContain("age1notakey");
     expect(await Promise.all((await loadIdentities(key.file)).map((id) => identityToRecipient(id)))).toEqual([key.recipient]);

@@ -39,7 +39,7 @@ export interface TestEngineOptions extends Partial<Pick<BackupEngineDeps, "drive
 /** A real engine on a real libSQL file in a temp folder, as Lifeboat builds it. */
 export async function makeEngine(options: TestEngineOptions = {}): Promise<TestEngine> {
   const dir = await tempDir();
-  const config = loadConfig({ DATA_DIR: dir, ...options.env });
+  const config = await loadConfig({ DATA_DIR: dir, ...options.env });
   await fs.mkdir(config.backupDir, { recursive: true });
   if (options.corpus !== false) buildCorpus(config.databasePath!, options.corpus ?? {});
   const db = await openDatabase(config);
