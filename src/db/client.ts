@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient, type Client } from "@libsql/client";
+import type { Client } from "@libsql/client";
 import type { Config } from "../config.ts";
 
 /** Milliseconds a local connection waits for another writer before giving up. */
@@ -36,6 +36,9 @@ export async function openDatabase(
       },
     );
   }
+  // A file needs only the local client: "@libsql/client" itself also loads the remote
+  // protocols (ws, hrana-client; ~250 KB of JavaScript a local database never uses).
+  const { createClient } = config.databaseUrl.startsWith("file:") ? await import("@libsql/client/sqlite3") : await import("@libsql/client");
   const client = createClient({
     url: config.databaseUrl,
     ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
