@@ -288,13 +288,40 @@ export interface WorkerPool {
 /**
  * Creates a pool of at most `max` backup workers (one job and one upload check
  * at a time need two). `start` makes a worker: a thread by default, or
- * `startDbProcess` for the pool of stoppable import processes.
+ * `startDbProcess` for the pool of stoppable import processes. With
+ * `idleMs`, a worker idle that long is stopped (the next job starts a new
+ * one): right for processes, which give all their memory back when they exit,
+ * not for threads (see above).
  */
-export function createWorkerPool(max = 2, start: () => Promise<DbWorker> = startDbWorker): WorkerPool {
+export function createWorkerPool(max = 2, start: () => Promise<DbWorker> = startDbWorker, options: { idleMs?: number } = {}): WorkerPool {
   const idle: DbWorker[] = [];
   const waiting: ((w: DbWorker | null) => void)[] = [];
+  const idleTimers = new Map<DbWorker, ReturnType<typeof setTimeout>>();
   let size = 0;
   let closed = false;
+
+  const putIdle = (worker: DbWorker) => {
+    idle.push(worker);
+    if (options.idleMs === undefined) return;
+    const timer = setTimeout(() => {
+      idleTimers.delete(worker);
+      const at = idle.indexOf(worker);
+      if (at < 0) return;
+      idle.splice(at, 1);
+      size--;
+      void worker.terminate();
+    }, options.idleMs);
+    (timer as { unref?: () => void }).unref?.();
+    idleTimers.set(worker, timer);
+  };
+  const takeIdle = (): DbWorker | undefined => {
+    const worker = idle.pop();
+    if (worker) {
+      clearTimeout(idleTimers.get(worker));
+      idleTimers.delete(worker);
+    }
+    return worker;
+  };
 
   const lease = (worker: DbWorker): WorkerLease => {
     let returned = false;
@@ -312,7 +339,7 @@ export function createWorkerPool(max = 2, start: () => Promise<DbWorker> = start
         }
         const next = waiting.shift();
         if (next) next(worker);
-        else idle.push(worker);
+        else putIdle(worker);
       },
     };
   };
@@ -320,7 +347,7 @@ export function createWorkerPool(max = 2, start: () => Promise<DbWorker> = start
   const acquire = async (): Promise<WorkerLease> => {
     for (;;) {
       if (closed) throw new Error("The backup workers are shut down.");
-      const ready = idle.pop();
+      const ready = takeIdle();
       if (ready) {
         if (ready.alive) return lease(ready);
         size--;
@@ -353,6 +380,8 @@ export function createWorkerPool(max = 2, start: () => Promise<DbWorker> = start
     async close() {
       closed = true;
       for (const w of waiting.splice(0)) w(null);
+      for (const timer of idleTimers.values()) clearTimeout(timer);
+      idleTimers.clear();
       await Promise.all(idle.splice(0).map((w) => w.terminate()));
     },
   };
