@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { newestFirst } from "../storage/names.ts";
+import { hashFile } from "../storage/file-hash.ts";
 import { sidecarOf } from "../storage/sidecar.ts";
 import fs from "node:fs/promises";
 import type { Clock, TimerHandle, Timers } from "../clock.ts";
@@ -169,15 +170,6 @@ async function hashStream(stream: ReadableStream<Uint8Array>): Promise<{ sha256:
   return { sha256: hash.digest("hex"), size };
 }
 
-async function hashFile(filePath: string): Promise<string> {
-  const fh = await fs.open(filePath, "r");
-  try {
-    return (await hashStream(fh.readableWebStream({ type: "bytes" } as never) as unknown as ReadableStream<Uint8Array>)).sha256;
-  } finally {
-    await fh.close();
-  }
-}
-
 const isBackupName = (name: string) => /\.sql(\.gz)?(\.age)?$/.test(name);
 
 /** Builds the off-site copy. Sends nothing and arms no timer until `start()` or `enqueue()`. */
@@ -322,7 +314,7 @@ export function createOffsite(options: OffsiteOptions): Offsite {
   async function copy(meta: BackupMeta): Promise<void> {
     const filePath = local.pathOf(meta.name);
     // A hand-dropped file has no recorded checksum: take it now, from the bytes we send.
-    const sha256 = meta.sha256 ?? (await hashFile(filePath));
+    const sha256 = meta.sha256 ?? (await hashFile(filePath)).sha256;
     const existing = await talk(() => store.head(meta.name));
     if (existing && existing.metadata.sha256 !== sha256) {
       throw new OffsiteError(
