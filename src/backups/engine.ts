@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { constants as fsConstants, createReadStream } from "node:fs";
+import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -37,6 +36,7 @@ import { sniffDump, type DumpHeader } from "../dump/reader.ts";
 import type { DumpSummary } from "../dump/writer.ts";
 import type { FinishImportOptions, ValidatedDump } from "../db/drivers/apply-dump.ts";
 import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "../db/drivers/import-session.ts";
+import { hashFile, type FileHash } from "../storage/file-hash.ts";
 import { createBackupStorage, type BackupStorage } from "../storage/folder.ts";
 import { assertSafeBackupName, newestFirst } from "../storage/names.ts";
 import { createS3Store } from "../storage/s3.ts";
@@ -62,6 +62,9 @@ import { createWorkerPool, startDbProcess, type DbWorker } from "../db/drivers/w
 
 /** How long an idle import process is kept for the next import before it exits. */
 const IMPORT_PROCESS_IDLE_MS = 60_000;
+
+/** What an import needs from the check before the lock (a full check gives more). */
+type CheckedFile = Pick<ValidatedDump, "content" | "sha256" | "header">;
 
 export interface BackupEngineDeps {
   config: Pick<Config, "databaseUrl" | "databaseIsLocal" | "databasePath" | "backupDir" | "backup" | "offsite" | "encryption">;
@@ -460,7 +463,8 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     const encrypted = ageRecipients.length > 0;
     const tempPath = storage.tempPath(`${gzip ? ".sql.gz" : ".sql"}${encrypted ? ".age" : ""}`);
     try {
-      let stored: DumpSummary & { size: number; sha256: string };
+      // `content`: what an import's reading pass will find of Lifeboat's tables (the backup worker reads it in the dump's snapshot).
+      let stored: DumpSummary & { size: number; sha256: string; content?: LifeboatContent | null };
       const common = {
         tempPath,
         gzip,
@@ -481,7 +485,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
           ...common,
           ...(via ? { fromImport: true } : {}),
         };
-        type Stored = DumpSummary & { size: number; sha256: string };
+        type Stored = DumpSummary & { size: number; sha256: string; content: LifeboatContent | null };
         stored = via ? await via.call<Stored>(request) : await workers.run((w) => w.call<Stored>(request));
       } else {
         stored = await exportViaClient(client(), { ...common, createdAt });
@@ -498,6 +502,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         compressed: gzip,
         encrypted,
         restoreProblems: stored.restoreProblems,
+        ...(stored.content ? { content: stored.content } : {}),
       });
       if (meta.restoreProblems) {
         // Said now, not on the day the backup is needed.
@@ -586,6 +591,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       compressed: validated.compressed,
       encrypted: validated.encrypted,
       kind: validated.content.kind,
+      content: validated.content,
     });
     const iso = started.toISOString();
     recordBackup({ ok: true, trigger: "upload", actor, periodKey: null, startedAt: iso, finishedAt: iso, durationMs: 0, backup: meta });
@@ -614,7 +620,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     return temp;
   }
 
-  function finishOptions(header: DumpHeader | null, validated: ValidatedDump): FinishImportOptions {
+  function finishOptions(header: DumpHeader | null, validated: CheckedFile): FinishImportOptions {
     return {
       content: validated.content,
       ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
@@ -638,7 +644,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
    * written: bytes that differ from the recorded sha256, and a dump from a
    * newer Lifeboat schema.
    */
-  function checkBeforeApply(checked: ValidatedDump, source: string, expectedSha256: string | null): void {
+  function checkBeforeApply(checked: CheckedFile, source: string, expectedSha256: string | null): void {
     if (expectedSha256 && checked.sha256 !== expectedSha256) throw new ChecksumMismatchError(source, expectedSha256, checked.sha256);
     const version = checked.content.schemaVersion ?? 0;
     if (version > latestSchema) {
@@ -685,6 +691,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     alreadyValidated: ValidatedDump | null,
     expectedSha256: string | null,
     signal: AbortSignal,
+    recorded: LifeboatContent | null = null,
   ): Promise<ImportResult> {
     const started = clock.now();
     const elapsed = stopwatch();
@@ -737,7 +744,14 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         try {
           const checkWatch = stopwatch();
           let checkMs = 0;
-          const checked = (alreadyValidated ? Promise.resolve(alreadyValidated) : validateInWorker(workers, filePath, migrationSpecs, limits, signal, await keys())).then((v) => {
+          // The check before anything is touched: every statement of the file, or, for bytes whose
+          // content Lifeboat recorded when it wrote or fully checked them, their sha256 alone (the
+          // apply reads and checks every statement again as it goes, and a refusal there rolls back).
+          const fullCheck = async () => validateInWorker(workers, filePath, migrationSpecs, limits, signal, await keys());
+          const hashCheck = (content: LifeboatContent) =>
+            workers.run((w) => w.call<FileHash>({ op: "hash", filePath })).then((h): CheckedFile => ({ content, sha256: h.sha256, header: null }));
+          steps.check = alreadyValidated ? "checked when stored" : recorded ? "sha256 (content recorded for these bytes)" : "every statement";
+          const checked = (alreadyValidated ? Promise.resolve(alreadyValidated) : recorded ? hashCheck(recorded) : fullCheck()).then((v) => {
             checkMs = alreadyValidated ? 0 : checkWatch();
             checkBeforeApply(v, source, expectedSha256);
             return v;
@@ -921,16 +935,6 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     return { tables, admins };
   }
 
-  async function sha256Of(filePath: string): Promise<string | null> {
-    try {
-      const hash = createHash("sha256");
-      for await (const chunk of createReadStream(filePath, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
-      return hash.digest("hex");
-    } catch {
-      return null;
-    }
-  }
-
   async function usageOf(all: readonly BackupMeta[]): Promise<FolderUsage> {
     let freeBytes: number | null = null;
     let diskBytes: number | null = null;
@@ -1050,7 +1054,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     const live = await liveState();
     const backupRows: Record<string, number> | null = outcome?.tableRows ?? header?.rowCounts ?? validated?.header?.rowCounts ?? null;
     const names = new Set([...Object.keys(backupRows ?? {}), ...live.tables.keys()]);
-    const actual = validated?.sha256 ?? (await sha256Of(filePath));
+    const actual = validated?.sha256 ?? (await hashFile(filePath).then((h) => h.sha256, () => null));
     const recorded = backup.sha256;
     return {
       backup,
@@ -1216,7 +1220,10 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
       return await exclusive(startedNow("import", actor), async (signal) => {
         // An off-site-only backup (a new host, a small local retention) is fetched and checked first.
         const meta = await fetchBackup(name);
-        return runImport(storage.pathOf(meta.name), meta.name, actor, null, meta.sha256, signal);
+        // What Lifeboat recorded of exactly these bytes when it wrote or fully checked them.
+        const recorded = meta.sha256 && !meta.restoreProblems ? await storage.recordedContent(meta.name) : null;
+        const content = recorded?.sha256 === meta.sha256 ? recorded.content : null;
+        return runImport(storage.pathOf(meta.name), meta.name, actor, null, meta.sha256, signal, content);
       });
     },
 
@@ -1305,7 +1312,7 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
         message = err.message;
       }
       const verification = { ok: result !== null, at: clock.now().toISOString(), message };
-      const backup = await storage.recordVerification(name, verification, result?.content.kind);
+      const backup = await storage.recordVerification(name, verification, result?.content);
       if (result) logger.info("backup verified", { name, ok: true });
       else logger.warn("backup failed verification", { name, ok: false, error: message });
       return { ok: verification.ok, message, backup, result };

@@ -191,6 +191,26 @@ export class LifeboatGuard {
   }
 }
 
+/**
+ * What `LifeboatGuard.result()` will find in a dump of a database, read from
+ * the database in the snapshot the dump was read from (`query`): `lifeboat`
+ * with the newest migration recorded when it has any of Lifeboat's tables,
+ * `plain` otherwise. Null when the guard would refuse the record (Lifeboat's
+ * tables without migration rows, or a version that is not a positive whole number).
+ */
+export function lifeboatContentOf(query: (sql: string) => unknown[][]): LifeboatContent | null {
+  const tables = query("SELECT CAST(name AS BLOB) FROM sqlite_schema WHERE type = 'table'").map((r) =>
+    new TextDecoder().decode(r[0] as Uint8Array).toLowerCase(),
+  );
+  if (!tables.some(isLifeboatName)) return { kind: "plain", schemaVersion: null };
+  if (!tables.includes(MIGRATIONS_TABLE)) return null;
+  const [count, valid, newest] = query(
+    `SELECT count(*), sum(typeof(version) = 'integer' AND version BETWEEN 1 AND 999999999999999), max(version) FROM ${MIGRATIONS_TABLE}`,
+  )[0]!.map(Number);
+  if (!count || count > MAX_MIGRATION_ROWS || valid !== count) return null;
+  return { kind: "lifeboat", schemaVersion: newest! };
+}
+
 /** Wraps a stream of statement batches so each statement passes `guard` first. */
 export async function* guarded<T extends DumpStatement>(
   batches: AsyncIterable<T[]>,

@@ -16,7 +16,7 @@ import {
   tempOwner,
   newestFirst,
 } from "./names.ts";
-import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, sidecarOf, writeSidecar as writeSidecarIn, type Sidecar } from "./sidecar.ts";
+import { readSidecar as readSidecarIn, SIDECAR_SUFFIX, sidecarOf, writeSidecar as writeSidecarIn, type RecordedContent, type Sidecar } from "./sidecar.ts";
 
 /**
  * The backup folder: listing, atomic placement, pins and cleanup, built on
@@ -45,6 +45,8 @@ interface NewBackupInfo {
   restoreProblems?: string[];
   /** Which kind of dump it is, when known (an upload's checking pass tells). */
   kind?: "lifeboat" | "plain";
+  /** What the import's reading pass will find of Lifeboat's tables, when known exactly (see `Sidecar.content`). */
+  content?: RecordedContent | null;
   /** Names taken elsewhere (the off-site bucket keeps backups pruned here): never given again. */
   taken?: ReadonlySet<string>;
 }
@@ -113,7 +115,9 @@ export interface BackupStorage {
    */
   adopt(tempPath: string, meta: BackupMeta, offsiteAt: Date): Promise<BackupMeta>;
   /** Records the outcome of a verification in the backup's sidecar. */
-  recordVerification(name: string, verification: BackupVerification, kind?: "lifeboat" | "plain"): Promise<BackupMeta>;
+  recordVerification(name: string, verification: BackupVerification, content?: RecordedContent): Promise<BackupMeta>;
+  /** What the sidecar records of Lifeboat's tables in the file, with the sha256 it goes with; null when nothing is. */
+  recordedContent(name: string): Promise<{ content: RecordedContent; sha256: string } | null>;
   /** Removes temp files left by processes that are gone, and orphaned sidecars. Returns what it removed. */
   cleanup(): Promise<string[]>;
   /** Takes the folder's one-job lock or throws `BusyError` naming who holds it. */
@@ -372,6 +376,7 @@ export function createBackupStorage(dir: string): BackupStorage {
       periodKey: info.periodKey ?? null,
       ...(info.restoreProblems?.length ? { restoreProblems: info.restoreProblems } : {}),
       ...(info.kind ? { kind: info.kind } : {}),
+      ...(info.content ? { content: info.content } : {}),
     };
     try {
       await writeSidecar(placed, sidecar);
@@ -395,7 +400,7 @@ export function createBackupStorage(dir: string): BackupStorage {
   /** Rewrites a backup's sidecar with `change` applied (a hand-dropped file gets one). */
   async function updateSidecar(
     name: string,
-    change: { pinned?: boolean; kind?: "lifeboat" | "plain"; verification?: BackupVerification; offsiteAt?: string },
+    change: { pinned?: boolean; content?: RecordedContent; verification?: BackupVerification; offsiteAt?: string },
   ): Promise<BackupMeta> {
     const meta = await get(name);
     invalidate(name);
@@ -404,7 +409,9 @@ export function createBackupStorage(dir: string): BackupStorage {
       ...sidecarOf(meta),
       ...(current ? { sha256: current.sha256, size: current.size } : {}),
       pinned: change.pinned ?? meta.pinned,
-      kind: change.kind ?? meta.kind ?? null,
+      kind: change.content?.kind ?? meta.kind ?? null,
+      // Recorded for these bytes only: a sidecar whose sha256 was rewritten above keeps it with them.
+      content: change.content ?? current?.content ?? null,
       verification: change.verification ?? meta.verification ?? null,
       offsiteAt: change.offsiteAt ?? current?.offsiteAt ?? null,
     });
@@ -413,9 +420,15 @@ export function createBackupStorage(dir: string): BackupStorage {
 
   const setPinned = (name: string, pinned: boolean) => updateSidecar(name, { pinned });
 
-  /** Records a verification's outcome (and what kind of dump the file turned out to be). */
-  const recordVerification = (name: string, verification: BackupVerification, kind?: "lifeboat" | "plain") =>
-    updateSidecar(name, { verification, ...(kind ? { kind } : {}) });
+  /** Records a verification's outcome (and what the file turned out to hold of Lifeboat's tables). */
+  const recordVerification = (name: string, verification: BackupVerification, content?: RecordedContent) =>
+    updateSidecar(name, { verification, ...(content ? { content } : {}) });
+
+  /** What the sidecar records of Lifeboat's tables in the file (see `Sidecar.content`), with the sha256 it goes with. */
+  async function recordedContent(name: string): Promise<{ content: RecordedContent; sha256: string } | null> {
+    const sidecar = await readSidecar(name);
+    return sidecar?.content && sidecar.sha256 ? { content: sidecar.content, sha256: sidecar.sha256 } : null;
+  }
 
   async function markOffsite(name: string, at: Date): Promise<void> {
     await updateSidecar(name, { offsiteAt: at.toISOString() });
@@ -502,6 +515,7 @@ export function createBackupStorage(dir: string): BackupStorage {
     markOffsite,
     adopt,
     recordVerification,
+    recordedContent,
     cleanup,
     async lock(what) {
       try {

@@ -23,6 +23,16 @@ const SidecarSchema = z.object({
   restoreProblems: z.array(z.string()).optional(),
   /** Which kind of dump the file is, once known (written by Lifeboat, checked on upload, or verified). */
   kind: z.enum(["lifeboat", "plain"]).nullable().optional(),
+  /**
+   * Exactly what an import's reading pass finds of Lifeboat's tables in the file (its kind and
+   * schema version), recorded when that is known for these very bytes: Lifeboat wrote them, or a
+   * full check read them (upload, verification). An import of a file whose sha256 still matches
+   * takes it from here instead of reading the whole file twice (see `runImport`).
+   */
+  content: z
+    .object({ kind: z.enum(["lifeboat", "plain"]), schemaVersion: z.number().int().positive().nullable() })
+    .nullable()
+    .optional(),
   /** The last verification (sha256 + dry-run restore): when, and whether it passed. */
   verification: z
     .object({ ok: z.boolean(), at: z.string().refine((s) => !Number.isNaN(Date.parse(s))), message: z.string().nullable() })
@@ -32,6 +42,9 @@ const SidecarSchema = z.object({
 
 /** What the sidecar `<name>.json` holds. */
 export type Sidecar = z.infer<typeof SidecarSchema>;
+
+/** What a file holds of Lifeboat's tables (the import's `LifeboatContent`), as a sidecar records it. */
+export type RecordedContent = NonNullable<Sidecar["content"]>;
 
 /** The sidecar that records `meta` (not yet verified, not yet off-site). */
 export function sidecarOf(meta: BackupMeta): Sidecar {

@@ -328,7 +328,9 @@ export async function applyDump(
   }
   const seen = guard.result();
   if (seen.kind !== plan.content.kind || seen.schemaVersion !== plan.content.schemaVersion) {
-    throw new InvalidBackupError("the file changed between the check and the import; nothing was imported");
+    throw new InvalidBackupError(
+      "the file does not hold what its check found, or what Lifeboat recorded for it, of Lifeboat's own tables: it changed since; nothing was imported",
+    );
   }
   if (plain) {
     // The dump's `DELETE FROM sqlite_sequence` and its counters must not touch Lifeboat's tables.

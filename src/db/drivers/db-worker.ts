@@ -19,6 +19,8 @@ import { BusyError } from "../../errors.ts";
 import { writeDump, type ByteSink } from "../../dump/writer.ts";
 import { createFileSink } from "../../dump/file-sink.ts";
 import { applyDump, finishImport, validateDumpFile } from "./apply-dump.ts";
+import { hashFile } from "../../storage/file-hash.ts";
+import { lifeboatContentOf } from "../lifeboat-tables.ts";
 import type { ApplyConnection } from "./connection.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
 import { serializeError, type ImportOpened, type LockOutcome, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
@@ -179,7 +181,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
             lifeboatVersion: req.lifeboatVersion,
             ...(req.statementBytes ? { statementBytes: req.statementBytes } : {}),
           });
-          return { ...summary, ...(await file.finish()) };
+          return { ...summary, content: lifeboatContentOf(nativeQuerier(db)), ...(await file.finish()) };
         } catch (err) {
           await file.abort();
           throw err;
@@ -206,9 +208,11 @@ async function handle(req: WorkerRequest): Promise<unknown> {
           lifeboatVersion: req.lifeboatVersion,
           ...(req.statementBytes ? { statementBytes: req.statementBytes } : {}),
         });
+        // In the dump's own snapshot: what an import's reading pass will find of Lifeboat's tables.
+        const content = lifeboatContentOf(nativeQuerier(db));
         db.exec("COMMIT");
         const stored = await file.finish();
-        return { ...summary, ...stored };
+        return { ...summary, content, ...stored };
       } catch (err) {
         await file.abort();
         throw err;
@@ -265,6 +269,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         ...(req.limits ? { limits: req.limits } : {}),
         ...(req.identities ? { identities: req.identities } : {}),
       });
+    case "hash":
+      return await hashFile(req.filePath);
     case "import-apply":
       return await applyDump(requireImport(), req.filePath, req.plan, gcEvery(GC_EVERY_BYTES));
     case "import-lock":

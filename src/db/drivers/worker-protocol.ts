@@ -28,6 +28,8 @@ export type WorkerRequest =
   | { op: "import-open"; id: number; dbPath: string; busyTimeoutMs: number; lock: boolean }
   /** Takes the write lock on the import connection (see `LockOutcome`). */
   | { op: "import-lock"; id: number }
+  /** The sha256 and size of a file as stored (`FileHash`). */
+  | { op: "hash"; id: number; filePath: string }
   /** The validation pass over a dump file (touches no database). */
   | { op: "validate"; id: number; filePath: string; migrations: readonly MigrationSpec[]; limits?: ReadLimits; identities?: readonly string[] }
   /** Drops the current objects and runs every statement of the file, inside the open transaction. */
