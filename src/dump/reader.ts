@@ -175,6 +175,8 @@ const ROW = new RegExp(String.raw`\( *${LITERAL} *(?:, *${LITERAL} *)*\)`, "y");
 
 const DEFAULT_MAX_STATEMENT_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MIN_WINDOW = 64 * 1024;
+/** Bytes handed to the parser at a time (see `readDumpBatches`). */
+const PUSH_BYTES = 32 * 1024;
 const MAX_VALUE_DEPTH = 100;
 
 type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -202,7 +204,14 @@ export async function* readDumpBatches(source: ByteSource, options: ReadDumpOpti
     }
   };
   for await (const bytes of chunksOf(source)) {
-    const batch = parser.push(bytes);
+    // Fed in slices, so that a window of text (see `DumpParser.push`) stays well under V8's large
+    // object size (128 KiB): on Node 20, decoding 256 KiB windows into strings ran at ~200 MB/s,
+    // 64 KiB ones at ~4 GB/s, and the decoding was a third to half of an import's checking pass.
+    let batch: DumpStatement[] = [];
+    for (let at = 0; at < bytes.length; at += PUSH_BYTES) {
+      const out = parser.push(at === 0 && bytes.length <= PUSH_BYTES ? bytes : bytes.subarray(at, at + PUSH_BYTES));
+      batch = batch.length === 0 ? out : batch.concat(out);
+    }
     announce();
     if (batch.length > 0) yield batch;
   }
