@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { newestFirst } from "../storage/names.ts";
-import { hashFile } from "../storage/file-hash.ts";
+import { hashFile, hashStream } from "../storage/file-hash.ts";
 import { sidecarOf } from "../storage/sidecar.ts";
 import fs from "node:fs/promises";
 import type { Clock, TimerHandle, Timers } from "../clock.ts";
@@ -157,17 +157,6 @@ async function readText(stream: ReadableStream<Uint8Array>, limit: number): Prom
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString("utf8");
-}
-
-/** sha256 of a stream's bytes, as it is read. */
-async function hashStream(stream: ReadableStream<Uint8Array>): Promise<{ sha256: string; size: number }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const c of stream as unknown as AsyncIterable<Uint8Array>) {
-    hash.update(c);
-    size += c.byteLength;
-  }
-  return { sha256: hash.digest("hex"), size };
 }
 
 const isBackupName = (name: string) => /\.sql(\.gz)?(\.age)?$/.test(name);

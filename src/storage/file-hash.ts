@@ -7,13 +7,18 @@ export interface FileHash {
   size: number;
 }
 
-/** Reads a file once, in 256 KiB chunks, and hashes it. */
-export async function hashFile(filePath: string): Promise<FileHash> {
+/** sha256 and size of a stream's bytes, as it is read. */
+export async function hashStream(stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): Promise<FileHash> {
   const hash = createHash("sha256");
   let size = 0;
-  for await (const chunk of createReadStream(filePath, { highWaterMark: 256 * 1024 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).byteLength;
+  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    size += chunk.byteLength;
   }
   return { sha256: hash.digest("hex"), size };
+}
+
+/** Reads a file once, in 256 KiB chunks, and hashes it. */
+export function hashFile(filePath: string): Promise<FileHash> {
+  return hashStream(createReadStream(filePath, { highWaterMark: 256 * 1024 }));
 }
