@@ -209,7 +209,7 @@ export async function* readDumpBatches(source: ByteSource, options: ReadDumpOpti
     // 64 KiB ones at ~4 GB/s, and the decoding was a third to half of an import's checking pass.
     let batch: DumpStatement[] = [];
     for (let at = 0; at < bytes.length; at += PUSH_BYTES) {
-      const out = parser.push(at === 0 && bytes.length <= PUSH_BYTES ? bytes : bytes.subarray(at, at + PUSH_BYTES));
+      const out = parser.push(bytes.subarray(at, at + PUSH_BYTES));
       batch = batch.length === 0 ? out : batch.concat(out);
     }
     announce();
