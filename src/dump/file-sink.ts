@@ -7,6 +7,8 @@ import type { ByteSink } from "./writer.ts";
 
 /** Bytes written between two flushes of a file being written (see `createFileSink`). */
 const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
+/** Bytes queued for writing before `write` waits for the oldest (see `createFileSink`). */
+const WRITE_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /** A new file being written: hashes and counts the bytes as stored, optionally gzipped and/or age-encrypted. */
 export interface FileSink extends ByteSink {
@@ -30,6 +32,22 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   let failed: unknown;
   let closed = false;
 
+  // Writes run ahead of the caller: each is queued behind the one before and the
+  // caller goes on (formatting the next page) until WRITE_AHEAD_BYTES are
+  // queued, then waits for the oldest. Waiting for every write instead left
+  // the export idle for each round trip to the I/O thread: 1.4 s of a 1 GB
+  // backup's 11–13 s. A failed write fails every later one and is reported by
+  // the next `write` or by `finish`.
+  const queued: { done: Promise<void>; size: number }[] = [];
+  let queuedBytes = 0;
+  let last: Promise<void> = Promise.resolve();
+  const writeAll = async (bytes: Uint8Array) => {
+    let off = 0;
+    while (off < bytes.byteLength) {
+      const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
+      off += bytesWritten;
+    }
+  };
   // Written data is flushed to disk every SYNC_EVERY_BYTES, in the background (at most one flush
   // in flight), rather than all at the final fsync: otherwise the kernel lets hundreds of MB of a
   // large backup pile up unwritten, and the application's own commits (each an fsync of its WAL)
@@ -39,20 +57,33 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   const writeRaw = async (bytes: Uint8Array) => {
     hash.update(bytes);
     size += bytes.byteLength;
-    let off = 0;
-    while (off < bytes.byteLength) {
-      const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
-      off += bytesWritten;
+    const done = last.then(() => writeAll(bytes));
+    done.catch((err: unknown) => {
+      failed ??= err;
+    });
+    last = done;
+    queued.push({ done, size: bytes.byteLength });
+    queuedBytes += bytes.byteLength;
+    while (queuedBytes > WRITE_AHEAD_BYTES) {
+      const oldest = queued.shift()!;
+      queuedBytes -= oldest.size;
+      await oldest.done.catch(() => {});
+      if (failed) throw failed;
     }
     unsynced += bytes.byteLength;
     if (unsynced >= SYNC_EVERY_BYTES) {
       unsynced = 0;
       await flushing;
-      flushing = fh.datasync();
+      flushing = done.then(() => fh.datasync());
       flushing.catch((err: unknown) => {
         failed ??= err;
       });
     }
+  };
+  /** Every queued write and flush settled (errors are in `failed`). */
+  const settled = async () => {
+    await last.catch(() => {});
+    await flushing.catch(() => {});
   };
 
   let write: (bytes: Uint8Array) => Promise<void>;
@@ -118,7 +149,7 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
     },
     async finish() {
       await end();
-      await flushing.catch(() => {});
+      await settled();
       if (failed) throw failed;
       await fh.sync();
       await fh.close();
@@ -126,7 +157,7 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
       return { size, sha256: hash.digest("hex") };
     },
     async abort() {
-      await flushing.catch(() => {});
+      await settled();
       if (!closed) {
         closed = true;
         await fh.close().catch(() => {});

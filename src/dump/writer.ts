@@ -45,7 +45,11 @@ export interface SnapshotSource {
   settle?(): Promise<void> | void;
 }
 
-/** Where the dump's bytes go, in order. A returned promise is awaited (backpressure). */
+/**
+ * Where the dump's bytes go, in order. A returned promise is awaited
+ * (backpressure). The sink may keep `bytes` for a while after that (a file
+ * sink writes ahead): a writer never changes bytes it has handed over.
+ */
 export interface ByteSink {
   write(bytes: Uint8Array): void | Promise<void>;
 }

@@ -172,12 +172,12 @@ async function startDbWorker(): Promise<DbWorker> {
 export async function startDbProcess(): Promise<DbWorker> {
   const fromSource = here.endsWith(".ts");
   let workerPath = new URL(fromSource ? "./db-worker.ts" : "./db-worker.js", here);
-  // V8's own `gc` (Deno's fork passes it on as --v8-flags): the worker's collections (see db-worker.ts).
-  // Under Node also a 2 MB semi-space, as `npm start` gives the server: left to
-  // itself V8 grows this process's young generation to 32 MB during an import
-  // (statement strings, read buffers), though the worker keeps almost nothing it
-  // allocates. Not under Deno: its fork hands unknown flags to `deno run`.
-  const execArgv: string[] = ["--expose-gc", ...(isDeno ? [] : ["--max-semi-space-size=2"])];
+  // V8's own `gc`: the worker's collections (see db-worker.ts). And a 2 MB
+  // semi-space, as `npm start` and `deno task start` give the server: left to
+  // itself V8 grows this process's young generation to 32 MB under Node (16 MB
+  // under Deno) during an import (statement strings, read buffers), though the
+  // worker keeps almost nothing it allocates. Deno's fork hands both to V8.
+  const execArgv: string[] = ["--expose-gc", "--max-semi-space-size=2"];
   if (fromSource && !isDeno) {
     // From sources under Node: the same bundle as the thread (`bundleFromSource`), else tsx's loader.
     const bundle = await bundleFromSource().catch(() => null);
