@@ -83,8 +83,6 @@ export interface BackupEngineDeps {
   driver?: "native" | "client";
   /** Target bytes of one INSERT in a dump (default 64 KiB; tests make pages small). */
   statementBytes?: number;
-  /** A database file at least this big is backed up on two threads (default 64 MiB; tests use 0). */
-  parallelMinBytes?: number;
   /** Timers of the off-site retries (default: the system's). */
   timers?: Timers;
   /** Waits between attempts of a failed off-site upload (default 10 s, 30 s, 1 min, 5 min, then every 15 min). */
@@ -485,19 +483,10 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
           busyTimeoutMs: BUSY_TIMEOUT_MS,
           createdAt: createdAt.toISOString(),
           ...common,
-          // An import's safety backup stays on one thread: the import holds the write lock
-          // the second thread's start would wait for, and uses the other core itself.
-          ...(trigger === "pre-import"
-            ? { parallelMinBytes: Number.POSITIVE_INFINITY }
-            : deps.parallelMinBytes !== undefined
-              ? { parallelMinBytes: deps.parallelMinBytes }
-              : {}),
           ...(via ? { fromImport: true } : {}),
         };
-        type Stored = DumpSummary & { size: number; sha256: string; content: LifeboatContent | null; threads: number };
-        const written = via ? await via.call<Stored>(request) : await workers.run((w) => w.call<Stored>(request));
-        logger.debug("backup written", { trigger, rows: written.rows, threads: written.threads });
-        stored = written;
+        type Stored = DumpSummary & { size: number; sha256: string; content: LifeboatContent | null };
+        stored = via ? await via.call<Stored>(request) : await workers.run((w) => w.call<Stored>(request));
       } else {
         stored = await exportViaClient(client(), { ...common, createdAt });
       }

@@ -60,13 +60,6 @@ export interface WriteDumpOptions {
   lifeboatVersion: string;
   /** Target size of one multi-row INSERT, in bytes (default 64 KiB). */
   statementBytes?: number;
-  /**
-   * A second connection in the very same snapshot, on another thread
-   * (page-helper.ts): every other page of an ordinary rowid table is
-   * formatted there while this one formats the next. The rows and their
-   * literals are the same; only where statements split may differ.
-   */
-  pageHelper?: SnapshotSource;
 }
 
 export interface DumpSummary {
@@ -578,9 +571,8 @@ export async function writeDump(source: SnapshotSource, sink: ByteSink, options:
     }
     const t = c.kind === "table" ? c.plan : c.plan.table!;
     if (c.kind === "table") await out.text(`${t.sql};\n`);
-    totalRows += await writeTableRows(source, out, t, target, fast, literal, options.pageHelper);
+    totalRows += await writeTableRows(source, out, t, target, fast, literal);
     await source.settle?.();
-    await options.pageHelper?.settle?.();
   }
 
   if (hasSequence) {
@@ -675,7 +667,6 @@ async function writeTableRows(
   target: number,
   fastLiteral: (c: string) => string,
   exactLiteral: (c: string) => string,
-  helper?: SnapshotSource,
 ): Promise<number> {
   if (t.rows === 0) return 0;
   const table = t.from;
@@ -725,90 +716,7 @@ async function writeTableRows(
     return result;
   };
 
-  if (t.key.kind === "rowid" && helper && t.from === t.target) {
-    // Pages are rowid ranges, every other one formatted by the helper. Its next
-    // range is sent before this thread writes the page it returned, so both
-    // threads stay busy; pages are written in key order. A range's width is
-    // what should hold `limit` rows at the density seen so far (finding exact
-    // page ends instead, by stepping through the b-tree, cost 15% of an
-    // export); a page stops at `cap` rows, and this thread formats the rest
-    // of such a range before going on. An empty range skips to the next row.
-    const k = t.key.quoted;
-    const pageSql = (lower: boolean) =>
-      `SELECT max(r), count(*), CAST(group_concat(x, ',') AS BLOB) FROM (SELECT ${k} AS r, ${rowExpr} AS x FROM ${table} ` +
-      `WHERE ${lower ? `${k} > ?1 AND ` : ""}${k} <= ?2 ORDER BY ${k} LIMIT ?3)`;
-    const slowSql = `SELECT ${slowCols} FROM ${table} WHERE (?1 IS NULL OR ${k} > ?1) AND ${k} <= ?2 ORDER BY ${k}`;
-    const bounds = (await rows(source, `SELECT min(${k}), max(${k}) FROM ${table}`))[0]!;
-    const first = toBigInt(bounds[0]);
-    const lastKey = toBigInt(bounds[1]);
-    type Range = { lo: bigint | null; hi: bigint };
-    const startOf = (r: Range) => r.lo ?? first - 1n;
-    let width = ((lastKey - first + 1n) * BigInt(limit)) / BigInt(t.rows);
-    if (width < 1n) width = 1n;
-    let cursor: bigint | null = null;
-    let done = false;
-    const nextRange = (): Range | null => {
-      if (done) return null;
-      const lo = cursor;
-      let hi = (lo ?? first - 1n) + width;
-      if (hi >= lastKey) {
-        hi = lastKey;
-        done = true;
-      }
-      cursor = hi;
-      return { lo, hi };
-    };
-    const cap = () => Math.max(1, Math.min(MAX_PAGE_ROWS, 2 * limit));
-    const fetch = (from: SnapshotSource, r: Range, rowCap: number) => Promise.resolve(from.query(pageSql(r.lo !== null), [r.lo, r.hi, BigInt(rowCap)]));
-    /** Writes a range's page and, when the page stopped at its cap, the rest of the range. */
-    const emitRange = async (page: unknown[], r: Range, rowCap: number) => {
-      let inRange = 0;
-      let lo = r.lo;
-      for (;;) {
-        const n = Number(toBigInt(page[1]));
-        if (n === 0) break;
-        const max = toBigInt(page[0]);
-        const blob = toBytes(page[2]);
-        const pageLo = lo;
-        await emitPage(blob, n, () => slowRows(slowSql, [pageLo, max]));
-        adapt(blob.byteLength, n);
-        inRange += n;
-        if (n < rowCap || max >= r.hi) break;
-        lo = max;
-        rowCap = cap();
-        page = (await fetch(source, { lo, hi: r.hi }, rowCap))[0]!;
-      }
-      if (inRange > 0) {
-        width = ((r.hi - startOf(r)) * BigInt(limit)) / BigInt(inRange);
-        if (width < 1n) width = 1n;
-      } else if (!done && cursor !== null) {
-        // Nothing there: widen, and skip any gap up to the next row.
-        width *= 2n;
-        const next = (await rows(source, `SELECT min(${k}) FROM ${table} WHERE ${k} > ?1`, [cursor]))[0]?.[0];
-        if (next === null || next === undefined) done = true;
-        else if (toBigInt(next) - 1n > cursor) cursor = toBigInt(next) - 1n;
-      }
-    };
-    // The next few ranges, in key order, every other one already sent to the helper:
-    // two of its pages are always on their way, so it never waits for this thread.
-    const ahead: { r: Range; rowCap: number; job: Promise<unknown[][]> | null }[] = [];
-    let theirs = false;
-    const fill = () => {
-      while (ahead.length < 4) {
-        const r = nextRange();
-        if (!r) return;
-        const rowCap = cap();
-        const job = theirs ? fetch(helper, r, rowCap) : null;
-        job?.catch(() => {}); // awaited below; not unhandled if this thread fails first
-        ahead.push({ r, rowCap, job });
-        theirs = !theirs;
-      }
-    };
-    for (fill(); ahead.length > 0; fill()) {
-      const { r, rowCap, job } = ahead.shift()!;
-      await emitRange((await (job ?? fetch(source, r, rowCap)))[0]!, r, rowCap);
-    }
-  } else if (t.key.kind === "rowid") {
+  if (t.key.kind === "rowid") {
     const k = t.key.quoted;
     const inner = (where: string) =>
       `SELECT max(r), count(*), CAST(group_concat(x, ',') AS BLOB) FROM (SELECT ${k} AS r, ${rowExpr} AS x FROM ${table}${where} ORDER BY ${k} LIMIT ?2)`;

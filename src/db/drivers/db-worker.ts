@@ -12,11 +12,9 @@
  * write lock (`lockImport`), apply, check and commit. Messages are
  * `WorkerRequest` → `WorkerResponse`, handled one at a time in order.
  */
-import fs from "node:fs";
-import os from "node:os";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { BusyError } from "../../errors.ts";
 import { writeDump, type ByteSink } from "../../dump/writer.ts";
 import { createFileSink } from "../../dump/file-sink.ts";
@@ -25,7 +23,6 @@ import { hashFile } from "../../storage/file-hash.ts";
 import { lifeboatContentOf } from "../lifeboat-tables.ts";
 import type { ApplyConnection } from "./connection.ts";
 import { nativeQuerier, nativeSnapshot, openNative, type NativeDatabase } from "./native-db.ts";
-import { alignSnapshots, PAGE_HELPER_ROLE, servePageHelper, startPageHelper, type HelperData, type PageHelper } from "./page-helper.ts";
 import { serializeError, type ImportOpened, type LockOutcome, type WorkerRequest, type WorkerResponse } from "./worker-protocol.ts";
 
 /**
@@ -36,12 +33,6 @@ import { serializeError, type ImportOpened, type LockOutcome, type WorkerRequest
  */
 const APPLY_CACHE_KIB = 4 * 1024;
 const CHECK_CACHE_KIB = 16 * 1024;
-/**
- * A backup of a database file at least this big formats its pages on two
- * threads when the machine has two cores (page-helper.ts): below it, starting
- * the second thread costs more than it saves.
- */
-const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
 /** Bytes processed between two young-generation collections (see `collectGarbage`). */
 const GC_EVERY_BYTES = 8 * 1024 * 1024;
 
@@ -190,7 +181,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
             lifeboatVersion: req.lifeboatVersion,
             ...(req.statementBytes ? { statementBytes: req.statementBytes } : {}),
           });
-          return { ...summary, content: lifeboatContentOf(nativeQuerier(db)), ...(await file.finish()), threads: 1 };
+          return { ...summary, content: lifeboatContentOf(nativeQuerier(db)), ...(await file.finish()) };
         } catch (err) {
           await file.abort();
           throw err;
@@ -208,29 +199,24 @@ async function handle(req: WorkerRequest): Promise<unknown> {
           return file.write(bytes);
         },
       };
-      let helper: PageHelper | null = null;
       try {
         // Deferred: the snapshot starts at the first read and holds for the whole dump.
         db.exec("BEGIN");
-        helper = await pageHelperFor(req.dbPath, req.busyTimeoutMs, req.parallelMinBytes ?? PARALLEL_MIN_BYTES, db);
         const summary = await writeDump(nativeSnapshot(db, () => collectGarbage("major")), sink, {
           createdAt: new Date(req.createdAt),
           trigger: req.trigger,
           lifeboatVersion: req.lifeboatVersion,
           ...(req.statementBytes ? { statementBytes: req.statementBytes } : {}),
-          ...(helper ? { pageHelper: helper } : {}),
         });
         // In the dump's own snapshot: what an import's reading pass will find of Lifeboat's tables.
         const content = lifeboatContentOf(nativeQuerier(db));
         db.exec("COMMIT");
         const stored = await file.finish();
-        // `threads`: how many threads formatted the pages (1, or 2 with a page helper).
-        return { ...summary, content, ...stored, threads: helper ? 2 : 1 };
+        return { ...summary, content, ...stored };
       } catch (err) {
         await file.abort();
         throw err;
       } finally {
-        await helper?.close();
         db.close();
       }
     }
@@ -319,24 +305,6 @@ async function handle(req: WorkerRequest): Promise<unknown> {
   }
 }
 
-/**
- * A page helper for an export on `db` (inside a read transaction that has not
- * read yet), its snapshot lined up with `db`'s; null when the database is
- * smaller than `minBytes`, the machine has one core, or the helper cannot be
- * started or lined up (the export then formats every page on this thread).
- */
-async function pageHelperFor(dbPath: string, busyTimeoutMs: number, minBytes: number, db: NativeDatabase): Promise<PageHelper | null> {
-  if (os.availableParallelism() < 2) return null;
-  const size = fs.statSync(dbPath, { throwIfNoEntry: false })?.size ?? 0;
-  if (size < minBytes) return null;
-  const helper = await startPageHelper(new URL(import.meta.url), dbPath, busyTimeoutMs);
-  if (!helper) return null;
-  const aligned = await alignSnapshots(dbPath, busyTimeoutMs, db, helper).catch(() => false);
-  if (aligned) return helper;
-  await helper.close();
-  return null;
-}
-
 /** Answers one request at a time, in order: the steps of an import depend on each other. */
 function serve(send: (msg: WorkerResponse) => void): (msg: WorkerRequest) => void {
   let queue: Promise<void> = Promise.resolve();
@@ -351,11 +319,7 @@ function serve(send: (msg: WorkerResponse) => void): (msg: WorkerRequest) => voi
 }
 
 const port = parentPort;
-const helperData = workerData as HelperData | null | undefined;
-if (port && helperData?.role === PAGE_HELPER_ROLE) {
-  // This module started again as an export's second thread (page-helper.ts).
-  servePageHelper(port, helperData);
-} else if (port) {
+if (port) {
   port.on("message", serve((m) => port.postMessage(m)));
   port.postMessage({ id: 0, ok: true, value: "ready" } satisfies WorkerResponse);
 } else if (process.send) {

@@ -17,8 +17,6 @@ export type WorkerRequest =
       lifeboatVersion: string;
       busyTimeoutMs: number;
       statementBytes?: number;
-      /** Database files at least this big are formatted on two threads (default 64 MiB; see db-worker.ts). */
-      parallelMinBytes?: number;
       /** Read the import connection's pinned snapshot (`import-open` with `lock: false`) instead of a connection of its own. */
       fromImport?: boolean;
     }

@@ -29,7 +29,7 @@ export interface TestEngine {
   logs: Record<string, unknown>[];
 }
 
-export interface TestEngineOptions extends Partial<Pick<BackupEngineDeps, "driver" | "statementBytes" | "parallelMinBytes" | "migrations" | "onImportStep">> {
+export interface TestEngineOptions extends Partial<Pick<BackupEngineDeps, "driver" | "statementBytes" | "migrations" | "onImportStep">> {
   env?: Record<string, string>;
   /** Build the corpus into the database first (default: yes, with small settings). */
   corpus?: CorpusOptions | false;
@@ -54,7 +54,6 @@ export async function makeEngine(options: TestEngineOptions = {}): Promise<TestE
     writeGate,
     ...(options.driver ? { driver: options.driver } : {}),
     ...(options.statementBytes ? { statementBytes: options.statementBytes } : {}),
-    ...(options.parallelMinBytes !== undefined ? { parallelMinBytes: options.parallelMinBytes } : {}),
     ...(options.migrations ? { migrations: options.migrations } : {}),
     ...(options.onImportStep ? { onImportStep: options.onImportStep } : {}),
   });
