@@ -722,7 +722,10 @@ async function writeTableRows(
       `SELECT max(r), count(*), CAST(group_concat(x, ',') AS BLOB) FROM (SELECT ${k} AS r, ${rowExpr} AS x FROM ${table}${where} ORDER BY ${k} LIMIT ?2)`;
     const firstSql = inner(" WHERE ?1 IS NULL");
     const nextSql = inner(` WHERE ${k} > ?1`);
-    const slowSql = `SELECT ${slowCols} FROM ${table} WHERE (?1 IS NULL OR ${k} > ?1) AND ${k} <= ?2 ORDER BY ${k}`;
+    // Two statements, not `(?1 IS NULL OR k > ?1)`: SQLite cannot seek on an OR, so every
+    // page sent down the exact path read the table from its first row (quadratic in its size).
+    const slowFirstSql = `SELECT ${slowCols} FROM ${table} WHERE ${k} <= ?2 ORDER BY ${k}`;
+    const slowNextSql = `SELECT ${slowCols} FROM ${table} WHERE ${k} > ?1 AND ${k} <= ?2 ORDER BY ${k}`;
     let after: bigint | null = null;
     for (;;) {
       const asked = limit;
@@ -732,7 +735,7 @@ async function writeTableRows(
       const max = toBigInt(page[0]);
       const blob = toBytes(page[2]);
       const from = after;
-      await emitPage(blob, n, () => slowRows(slowSql, [from, max]));
+      await emitPage(blob, n, () => slowRows(from === null ? slowFirstSql : slowNextSql, [from, max]));
       adapt(blob.byteLength, n);
       after = max;
       // A short page is the last one: nothing changes inside the snapshot.
