@@ -3,6 +3,7 @@ import { UnsupportedDatabaseError } from "../errors.ts";
 import { DUMP_END, DUMP_FORMAT_VERSION, DUMP_MAGIC } from "./format.ts";
 import { checkSchemaSql } from "./sql-schema-checker.ts";
 import { SqlFault } from "./sql-tokenizer.ts";
+import { pageNeedsExactPath, textNeedsHex } from "./page-marks.ts";
 import { realLiteral } from "./real-literal.ts";
 import { shadowTableNames, type VirtualTableSpec } from "./virtual-tables.ts";
 
@@ -136,46 +137,6 @@ function fastLiteralExpr(c: string, negativeZero = false): string {
     `WHEN 'real' THEN ${negativeZero ? `CASE WHEN ${c} = 0.0 AND atan2(${c}, -1.0) < 0 THEN '-0.0' ELSE ${realSql(c)} END` : realSql(c)} ` +
     `ELSE quote(${c}) END`
   );
-}
-
-// The fastest search for one byte on each runtime: Node's Buffer#indexOf (memchr: 5–10× V8's
-// Uint8Array#indexOf, which took 9% of an export of blob-heavy rows); under Deno, Uint8Array's own,
-// because Deno's node:buffer implements Buffer#indexOf in JavaScript, 15–20× slower than Node's
-// (scanning every export page with it made Deno's backups ~1.5× slower than Node's).
-const byteIndexOf: (this: Uint8Array, byte: number, from?: number) => number =
-  typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? Uint8Array.prototype.indexOf : Buffer.prototype.indexOf;
-
-const LF = 0x0a;
-const CR = 0x0d;
-const MINUS = 0x2d;
-
-/**
- * True when `matches(i)` holds at some position `i` of the byte `anchor`.
- * Each pattern is found from its rarest byte: searching from its first byte
- * instead ("e" of "e-3", in every other word of text) took 12% of an export.
- */
-function anyAt(bytes: Uint8Array, anchor: number, matches: (i: number) => boolean): boolean {
-  for (let i = byteIndexOf.call(bytes, anchor); i >= 0; i = byteIndexOf.call(bytes, anchor, i + 1)) {
-    if (matches(i)) return true;
-  }
-  return false;
-}
-
-/** A CR LF (the sqlite3 shell would drop the CR). */
-const hasCrLf = (b: Uint8Array) => anyAt(b, CR, (i) => b[i + 1] === LF);
-/** "Inf," or "Inf)": an infinity, or by chance text holding it. */
-const hasInf = (b: Uint8Array) => anyAt(b, 0x49 /* I */, (i) => b[i + 1] === 0x6e && b[i + 2] === 0x66 && (b[i + 3] === 0x2c || b[i + 3] === 0x29));
-/** "e-29" or "e-3": exponents of REALs below 1e-290 as `%g` prints them (e-291 … e-324), and some others. */
-const hasTinyExponent = (b: Uint8Array) => anyAt(b, MINUS, (i) => b[i - 1] === 0x65 && (b[i + 1] === 0x33 || (b[i + 1] === 0x32 && b[i + 2] === 0x39)));
-
-/**
- * True when a page formatted with `fastLiteralExpr` must be formatted again
- * value by value: bytes that are not UTF-8 (TEXT holding invalid UTF-8), a CR
- * LF, `Inf` or an exponent of -29x or -3x (a REAL below 1e-290, or text).
- * False positives only cost time.
- */
-function pageNeedsExactPath(page: Uint8Array): boolean {
-  return !isUtf8(page) || hasCrLf(page) || hasInf(page) || hasTinyExponent(page);
 }
 
 /** True when the database has SQLite's math functions (atan2 tells -0.0 from 0.0). */
@@ -448,7 +409,7 @@ function slowLiteral(type: string, raw: unknown): Uint8Array {
   if (type === "real" && typeof raw === "number") return utf8.encode(realLiteral(raw));
   const bytes = toBytes(raw);
   if (type !== "text") return bytes;
-  if (byteIndexOf.call(bytes, 0) >= 0 || hasCrLf(bytes) || !isUtf8(bytes)) {
+  if (textNeedsHex(bytes)) {
     return utf8.encode(`CAST(X'${Buffer.from(bytes).toString("hex").toUpperCase()}' AS TEXT)`);
   }
   let quotes = 0;

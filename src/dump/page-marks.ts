@@ -1,0 +1,148 @@
+import { Buffer, isUtf8 } from "node:buffer";
+
+/**
+ * The marks that send an export page down the exact path (see `writer.ts`):
+ * bytes that are not UTF-8, a CR LF (the sqlite3 shell would drop the CR),
+ * "Inf," or "Inf)" (an infinity as `quote()` prints it, or text holding it),
+ * and "e-29" / "e-3" (exponents of REALs below 1e-290 as `%g` prints them, or
+ * text). False positives only cost time; a missed mark would write a wrong
+ * value, so both scanners below are tested against the plain definition.
+ *
+ * Every byte of an export passes through here, so the scan is the fastest each
+ * runtime has. Each mark is found from its rarest byte (the CR, the "I", the
+ * "-"); searching "e-3" from its "e", in every other word of text, took 12% of
+ * an export.
+ * - Node: `Buffer#indexOf`, which is memchr (1.27 GB dump: 80 ms for all
+ *   three marks).
+ * - Deno: its `Buffer#indexOf` is JavaScript and V8's `Uint8Array#indexOf` a
+ *   byte-at-a-time loop (2.0 s for the same 1.27 GB, a sixth of a 1 GB export);
+ *   a 16-byte SIMD loop in WebAssembly finds the three bytes at once (0.17 s).
+ */
+
+const CR = 0x0d;
+const LF = 0x0a;
+const I = 0x49;
+const MINUS = 0x2d;
+
+/** Whether the mark that `bytes[i]` (a CR, "I" or "-") may start is really there. */
+function markAt(b: Uint8Array, i: number): boolean {
+  switch (b[i]) {
+    case CR:
+      return b[i + 1] === LF;
+    case I:
+      return b[i + 1] === 0x6e && b[i + 2] === 0x66 && (b[i + 3] === 0x2c || b[i + 3] === 0x29);
+    case MINUS:
+      return b[i - 1] === 0x65 && (b[i + 1] === 0x33 || (b[i + 1] === 0x32 && b[i + 2] === 0x39));
+    default:
+      return false;
+  }
+}
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** The faster single-byte search of this runtime (see above), for short searches and Node's scan. */
+const byteIndexOf: (this: Uint8Array, byte: number, from?: number) => number = isDeno
+  ? Uint8Array.prototype.indexOf
+  : (Buffer.prototype.indexOf as (this: Uint8Array, byte: number, from?: number) => number);
+
+/** Node: one memchr pass per anchor byte. */
+function memchrMarks(b: Uint8Array): boolean {
+  for (const anchor of [CR, I, MINUS]) {
+    for (let i = byteIndexOf.call(b, anchor); i >= 0; i = byteIndexOf.call(b, anchor, i + 1)) {
+      if (markAt(b, i)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * `scan(from, end)`: the offset of the first 16-byte block in [from, end) of
+ * the module's memory that holds a CR, "I" or "-", or, when none does, the
+ * offset of the last (shorter than 16 bytes) piece, which the caller checks
+ * itself. The module, in WebAssembly text:
+ *
+ *   (module
+ *     (memory (export "memory") 1)
+ *     (func (export "scan") (param $p i32) (param $end i32) (result i32)
+ *       (local $v v128)
+ *       (block $done
+ *         (loop $next
+ *           (br_if $done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+ *           (local.set $v (v128.load (local.get $p)))
+ *           (if (v128.any_true
+ *                 (v128.or (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 13)))
+ *                                   (i8x16.eq (local.get $v) (i8x16.splat (i32.const 73))))
+ *                          (i8x16.eq (local.get $v) (i8x16.splat (i32.const 45)))))
+ *             (then (return (local.get $p))))
+ *           (local.set $p (i32.add (local.get $p) (i32.const 16)))
+ *           (br $next)))
+ *       (local.get $p)))
+ */
+// prettier-ignore
+const SCAN_BODY = [
+  0x01, 0x01, 0x7b, // locals: one v128 ($v, local 2)
+  0x02, 0x40, 0x03, 0x40, // block $done, loop $next
+  0x20, 0x00, 0x41, 0x10, 0x6a, 0x20, 0x01, 0x4b, 0x0d, 0x01, // br_if $done (p + 16 > end)
+  0x20, 0x00, 0xfd, 0x00, 0x00, 0x00, 0x22, 0x02, // v = v128.load(p), kept on the stack
+  0x41, 0x0d, 0xfd, 0x0f, 0xfd, 0x23, // i8x16.eq(v, splat 13)
+  0x20, 0x02, 0x41, 0xc9, 0x00, 0xfd, 0x0f, 0xfd, 0x23, 0xfd, 0x50, // or i8x16.eq(v, splat 73)
+  0x20, 0x02, 0x41, 0x2d, 0xfd, 0x0f, 0xfd, 0x23, 0xfd, 0x50, // or i8x16.eq(v, splat 45)
+  0xfd, 0x53, 0x04, 0x40, 0x20, 0x00, 0x0f, 0x0b, // if any_true: return p
+  0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, // p += 16
+  0x0c, 0x00, 0x0b, 0x0b, // br $next; end loop; end block
+  0x20, 0x00, 0x0b, // p
+];
+// prettier-ignore
+const SCAN_MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+  0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, // types: (i32, i32) -> i32
+  0x03, 0x02, 0x01, 0x00, // functions: one, of type 0
+  0x05, 0x03, 0x01, 0x00, 0x01, // memory: one, 1 page (64 KiB)
+  0x07, 0x11, 0x02, // exports: two
+  0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, // "memory": memory 0
+  0x04, 0x73, 0x63, 0x61, 0x6e, 0x00, 0x00, // "scan": function 0
+  0x0a, SCAN_BODY.length + 2, 0x01, SCAN_BODY.length, ...SCAN_BODY, // code: one body (sizes below 128 are one LEB128 byte)
+]);
+
+let simd: { scan: (from: number, end: number) => number; memory: Uint8Array } | null = null;
+
+/** Deno: pages are copied into the module's memory 64 KiB at a time and scanned 16 bytes at a time. */
+function simdMarks(b: Uint8Array): boolean {
+  if (!simd) {
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(SCAN_MODULE));
+    simd = { scan: exports.scan as (from: number, end: number) => number, memory: new Uint8Array((exports.memory as WebAssembly.Memory).buffer) };
+  }
+  const { scan, memory } = simd;
+  const window = memory.byteLength;
+  for (let base = 0; base < b.byteLength; base += window) {
+    const end = Math.min(window, b.byteLength - base);
+    memory.set(b.subarray(base, base + end));
+    for (let p = scan(0, end); ; p = scan(p + 16, end)) {
+      // A block with a candidate, or the tail: marks are checked in `b` itself, so one may run past the window.
+      const stop = Math.min(p + 16, end);
+      for (let j = p; j < stop; j++) if (markAt(b, base + j)) return true;
+      if (p + 16 >= end) break;
+    }
+  }
+  return false;
+}
+
+/**
+ * The two scanners, for the tests; `pageNeedsExactPath` uses the faster one of this runtime.
+ * @internal
+ */
+export const markScanners = { memchr: memchrMarks, simd: simdMarks };
+
+const hasMark = isDeno ? simdMarks : memchrMarks;
+
+/** True when a page formatted by the fast expression must be formatted again value by value. */
+export function pageNeedsExactPath(page: Uint8Array): boolean {
+  return !isUtf8(page) || hasMark(page);
+}
+
+/** Text that cannot be written as a plain quoted literal: NUL, CR LF, or bytes that are not UTF-8. */
+export function textNeedsHex(bytes: Uint8Array): boolean {
+  if (byteIndexOf.call(bytes, 0) >= 0 || !isUtf8(bytes)) return true;
+  for (let i = byteIndexOf.call(bytes, CR); i >= 0; i = byteIndexOf.call(bytes, CR, i + 1)) if (bytes[i + 1] === LF) return true;
+  return false;
+}
