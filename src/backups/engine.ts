@@ -36,7 +36,7 @@ import { sniffDump, type DumpHeader } from "../dump/reader.ts";
 import type { DumpSummary } from "../dump/writer.ts";
 import type { FinishImportOptions, ValidatedDump } from "../db/drivers/apply-dump.ts";
 import { openClientSession, openWorkerSession, validateInWorker, type ImportSession } from "../db/drivers/import-session.ts";
-import { hashFile, type FileHash } from "../storage/file-hash.ts";
+import { hashAsWritten, hashFile, type FileHash } from "../storage/file-hash.ts";
 import { createBackupStorage, type BackupStorage } from "../storage/folder.ts";
 import { assertSafeBackupName, newestFirst } from "../storage/names.ts";
 import { createS3Store } from "../storage/s3.ts";
@@ -464,7 +464,8 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
     const tempPath = storage.tempPath(`${gzip ? ".sql.gz" : ".sql"}${encrypted ? ".age" : ""}`);
     try {
       // `content`: what an import's reading pass will find of Lifeboat's tables (the backup worker reads it in the dump's snapshot).
-      let stored: DumpSummary & { size: number; sha256: string; content?: LifeboatContent | null };
+      type Stored = DumpSummary & { size: number; content?: LifeboatContent | null };
+      let exporting: Promise<Stored>;
       const common = {
         tempPath,
         gzip,
@@ -485,18 +486,23 @@ export function createBackupEngine(deps: BackupEngineDeps): BackupEngine {
           ...common,
           ...(via ? { fromImport: true } : {}),
         };
-        type Stored = DumpSummary & { size: number; sha256: string; content: LifeboatContent | null };
-        stored = via ? await via.call<Stored>(request) : await workers.run((w) => w.call<Stored>(request));
+        exporting = via ? via.call<Stored>(request) : workers.run((w) => w.call<Stored>(request));
       } else {
-        stored = await exportViaClient(client(), { ...common, createdAt });
+        exporting = exportViaClient(client(), { ...common, createdAt });
       }
+      // Hashed here while the export writes it (see `hashAsWritten`).
+      const hashing = hashAsWritten(tempPath, exporting);
+      hashing.catch(() => {});
+      const stored = await exporting;
+      const { sha256, size } = await hashing;
+      if (size !== stored.size) throw new Error(`The backup file holds ${size} bytes, but ${stored.size} were written to it.`);
       const meta = await storage.place(tempPath, {
         taken: await namesOffsite(),
         createdAt,
         trigger,
         actor,
-        sha256: stored.sha256,
-        size: stored.size,
+        sha256,
+        size,
         rowCounts: stored.rowCounts,
         periodKey,
         compressed: gzip,

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { once } from "node:events";
 import fs from "node:fs/promises";
 import zlib from "node:zlib";
@@ -10,24 +9,23 @@ const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 /** Bytes queued for writing before `write` waits for the oldest (see `createFileSink`). */
 const WRITE_AHEAD_BYTES = 4 * 1024 * 1024;
 
-/** A new file being written: hashes and counts the bytes as stored, optionally gzipped and/or age-encrypted. */
+/** A new file being written: counts the bytes as stored, optionally gzipped and/or age-encrypted. */
 export interface FileSink extends ByteSink {
-  /** Flushes, fsyncs and closes the file. Returns what was stored. */
-  finish(): Promise<{ size: number; sha256: string }>;
+  /** Flushes, fsyncs and closes the file. Returns the size stored. */
+  finish(): Promise<{ size: number }>;
   /** Closes and removes the file (after a failure). Never throws. */
   abort(): Promise<void>;
 }
 
 /**
  * Creates `filePath` (which must not exist: `wx`, mode 0600) and returns a sink
- * writing to it. With `gzip`, bytes go through node:zlib's gzip first; the sha256 and size are those of the file as stored, computed while
- * streaming (Web Crypto cannot hash a stream, so node:crypto's createHash).
+ * writing to it. With `gzip`, bytes go through node:zlib's gzip first; the size is that of the file as stored.
+ * The sha256 is not taken here: the caller hashes the file as it grows, on another thread (`hashAsWritten`).
  * With `ageRecipients`, the (compressed) bytes are encrypted for them on the
  * way, so no plaintext byte reaches the disk.
  */
 export async function createFileSink(filePath: string, options: { gzip: boolean; ageRecipients?: readonly string[] }): Promise<FileSink> {
   const fh = await fs.open(filePath, "wx", 0o600);
-  const hash = createHash("sha256");
   let size = 0;
   let failed: unknown;
   let closed = false;
@@ -55,7 +53,6 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   let unsynced = 0;
   let flushing: Promise<void> = Promise.resolve();
   const writeRaw = async (bytes: Uint8Array) => {
-    hash.update(bytes);
     size += bytes.byteLength;
     const done = last.then(() => writeAll(bytes));
     done.catch((err: unknown) => {
@@ -154,7 +151,7 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
       await fh.sync();
       await fh.close();
       closed = true;
-      return { size, sha256: hash.digest("hex") };
+      return { size };
     },
     async abort() {
       await settled();

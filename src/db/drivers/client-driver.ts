@@ -30,11 +30,8 @@ export interface ClientExportOptions {
   statementBytes?: number;
 }
 
-/** Writes a dump of the database behind `db` to `tempPath` (created, synced). */
-export async function exportViaClient(
-  db: Client,
-  options: ClientExportOptions,
-): Promise<DumpSummary & { size: number; sha256: string }> {
+/** Writes a dump of the database behind `db` to `tempPath` (created, synced); the caller hashes it (`hashAsWritten`). */
+export async function exportViaClient(db: Client, options: ClientExportOptions): Promise<DumpSummary & { size: number }> {
   const sink = await createFileSink(options.tempPath, { gzip: options.gzip, ageRecipients: options.ageRecipients ?? [] });
   let tx: Transaction | undefined;
   try {
