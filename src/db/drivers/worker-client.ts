@@ -72,6 +72,52 @@ function bundleFromSource(): Promise<URL> {
 }
 
 /**
+ * The request bookkeeping a thread and a process share: ids, the calls still
+ * waiting for an answer, and the first failure, which fails every pending and
+ * later call. `post` sends a request; `busy(true)` while calls are pending
+ * (the worker keeps the event loop alive), `busy(false)` when none are.
+ */
+function requestChannel(post: (message: WorkerRequest) => void, busy: (pending: boolean) => void) {
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let failure: Error | null = null;
+  return {
+    /** Settles the call a response answers (id 0, the worker's "ready", is the caller's). */
+    receive(msg: WorkerResponse): void {
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.value);
+      else p.reject(deserializeError(msg.error));
+    },
+    /** Fails every pending call and every later one with the first failure. */
+    fail(err: Error): void {
+      failure ??= err;
+      for (const p of pending.values()) p.reject(failure);
+      pending.clear();
+    },
+    /** Fails later calls; pending ones fail (with `err`) once the worker has really stopped (`fail` on its exit). */
+    stopping(err: Error): void {
+      failure ??= err;
+    },
+    get alive() {
+      return failure === null;
+    },
+    call<T>(request: DistributiveOmit<WorkerRequest, "id">): Promise<T> {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      busy(true);
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        post({ ...request, id } as WorkerRequest);
+      }).finally(() => {
+        if (pending.size === 0) busy(false);
+      });
+    },
+  };
+}
+
+/**
  * Starts the worker thread. From compiled JavaScript (`npm start`) and under
  * Deno the worker module is loaded directly; from TypeScript sources under
  * Node (tsx, vitest), which Node 20 cannot load in a worker on its own, from a
@@ -100,60 +146,36 @@ async function startDbWorker(): Promise<DbWorker> {
   }
   worker.unref();
 
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  let failure: Error | null = null;
-  const failAll = (err: Error) => {
-    failure ??= err;
-    for (const p of pending.values()) p.reject(failure);
-    pending.clear();
-  };
+  // Referenced while work is pending, so a CLI awaiting it does not exit early.
+  const channel = requestChannel(
+    (message) => worker.postMessage(message),
+    (pending) => (pending ? worker.ref() : worker.unref()),
+  );
   let markReady!: () => void;
   let markFailed!: (e: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
     markReady = resolve;
     markFailed = reject;
   });
-  worker.on("message", (msg: WorkerResponse) => {
-    if (msg.id === 0) {
-      markReady();
-      return;
-    }
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.value);
-    else p.reject(deserializeError(msg.error));
-  });
+  worker.on("message", (msg: WorkerResponse) => (msg.id === 0 ? markReady() : channel.receive(msg)));
   worker.on("error", (err) => {
     markFailed(err);
-    failAll(new Error(`The backup worker failed: ${err.message}`, { cause: err }));
+    channel.fail(new Error(`The backup worker failed: ${err.message}`, { cause: err }));
   });
   worker.on("exit", (code) => {
     const err = new Error(`The backup worker stopped unexpectedly (exit code ${code}).`);
     markFailed(err);
-    failAll(err);
+    channel.fail(err);
   });
   await ready;
 
   return {
-    call<T>(request: DistributiveOmit<WorkerRequest, "id">): Promise<T> {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      // Referenced while work is pending, so a CLI awaiting it does not exit early.
-      worker.ref();
-      return new Promise<T>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        worker.postMessage({ ...request, id });
-      }).finally(() => {
-        if (pending.size === 0) worker.unref();
-      });
-    },
+    call: (request) => channel.call(request),
     get alive() {
-      return failure === null;
+      return channel.alive;
     },
     async terminate() {
-      failure ??= new Error("The backup worker was stopped.");
+      channel.stopping(new Error("The backup worker was stopped."));
       await worker.terminate();
     },
   };
@@ -192,67 +214,42 @@ export async function startDbProcess(): Promise<DbWorker> {
     serialization: "advanced",
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  let failure: Error | null = null;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const failAll = (err: Error) => {
-    failure ??= err;
-    for (const p of pending.values()) p.reject(failure);
-    pending.clear();
+  const busy = (pending: boolean) => {
+    const channel = child.channel as { ref?: () => void; unref?: () => void } | undefined;
+    if (pending) {
+      child.ref();
+      channel?.ref?.();
+    } else {
+      child.unref();
+      channel?.unref?.();
+    }
   };
-  const idle = () => {
-    child.unref();
-    (child.channel as { unref?: () => void } | undefined)?.unref?.();
-  };
-  const busy = () => {
-    child.ref();
-    (child.channel as { ref?: () => void } | undefined)?.ref?.();
-  };
+  const channel = requestChannel((message) => child.send(message), busy);
   const ready = new Promise<void>((resolve, reject) => {
-    child.on("message", (msg: WorkerResponse) => {
-      if (msg.id === 0) {
-        resolve();
-        return;
-      }
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.value);
-      else p.reject(deserializeError(msg.error));
-    });
+    child.on("message", (msg: WorkerResponse) => (msg.id === 0 ? resolve() : channel.receive(msg)));
     child.once("error", (err) => {
       reject(err);
-      failAll(new Error(`The backup worker process failed: ${err.message}`, { cause: err }));
+      channel.fail(new Error(`The backup worker process failed: ${err.message}`, { cause: err }));
     });
     child.once("exit", (code, signal) => {
       const err = new Error(`The backup worker process stopped (${signal ?? `exit code ${code}`}).`);
       reject(err);
-      failAll(err);
+      channel.fail(err);
     });
   });
   await ready;
-  idle();
+  busy(false);
   return {
-    call<T>(request: DistributiveOmit<WorkerRequest, "id">): Promise<T> {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      busy();
-      return new Promise<T>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        child.send({ ...request, id });
-      }).finally(() => {
-        if (pending.size === 0) idle();
-      });
-    },
+    call: (request) => channel.call(request),
     get alive() {
-      return failure === null;
+      return channel.alive;
     },
     async terminate() {
-      failure ??= new Error("The backup worker was stopped.");
+      channel.stopping(new Error("The backup worker was stopped."));
       if (child.exitCode === null && child.signalCode === null) {
         // Referenced until it has exited, so whoever awaits this is not left with an idle event loop.
-        busy();
+        busy(true);
         child.kill("SIGKILL");
       }
       await exited;
