@@ -48,7 +48,7 @@ export async function hashAsWritten(filePath: string, written: Promise<unknown>)
   let fh: fs.FileHandle | null = null;
   try {
     for (;;) {
-      // Read before looking: a read that finds nothing after the writer finished is the end.
+      // Look, then read: a read that finds nothing after the writer had finished is the end.
       const finished = done;
       if (!fh) {
         fh = await fs.open(filePath, "r").catch((err: NodeJS.ErrnoException) => {
