@@ -29,20 +29,27 @@ export function hashFile(filePath: string): Promise<FileHash> {
 const CAUGHT_UP_WAIT_MS = 20;
 
 /**
- * Hashes a file while another thread or process writes it: reads what is
- * there, 1 MiB at a time, waits when it has caught up, and ends at the file's
- * end once `written` has settled (the writer has closed the file). The backup
- * worker formats pages on one core; hashing its output on the serving thread
- * uses the other instead of adding 0.8 s to every 1 GB export. Rejects when
- * the file never appeared; the caller reports the writer's own error first.
+ * Hashes a file while another thread or process writes it, and ends at the
+ * file's end once `written` has settled (the writer has closed the file). The
+ * backup worker formats pages on one core; hashing its output on the serving
+ * thread uses the other instead of adding 0.8 s to every 1 GB export. Rejects
+ * when the file never appeared; the caller reports the writer's own error first.
  */
-export async function hashAsWritten(filePath: string, written: Promise<unknown>): Promise<FileHash> {
+export function hashAsWritten(filePath: string, written: Promise<unknown>): Promise<FileHash> {
+  return hashStream(readAsWritten(filePath, written));
+}
+
+/**
+ * The bytes of a file that is being written, as they arrive: reads what is
+ * there, 1 MiB at a time, and waits when it has caught up. Each chunk is one
+ * buffer reused, valid until the next is asked for (hashing takes it at once).
+ */
+async function* readAsWritten(filePath: string, written: Promise<unknown>): AsyncGenerator<Uint8Array> {
   let done = false;
   const settled = written.then(
     () => (done = true),
     () => (done = true),
   );
-  const hash = createHash("sha256");
   const buf = new Uint8Array(1024 * 1024);
   let size = 0;
   let fh: fs.FileHandle | null = null;
@@ -58,10 +65,10 @@ export async function hashAsWritten(filePath: string, written: Promise<unknown>)
       }
       const bytesRead = fh ? (await fh.read(buf, 0, buf.byteLength, size)).bytesRead : 0;
       if (bytesRead > 0) {
-        hash.update(buf.subarray(0, bytesRead));
         size += bytesRead;
+        yield buf.subarray(0, bytesRead);
       } else if (finished) {
-        return { sha256: hash.digest("hex"), size };
+        return;
       } else {
         await Promise.race([settled, sleep(CAUGHT_UP_WAIT_MS)]);
       }
