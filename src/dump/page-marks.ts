@@ -24,7 +24,6 @@ const CR = 0x0d;
 const LF = 0x0a;
 const I = 0x49;
 const MINUS = 0x2d;
-
 const E = 0x65;
 
 /** Whether a mark starts at `b[i]`: "\r\n", "Inf," / "Inf)", or "e-3" / "e-29". */
@@ -48,15 +47,17 @@ const byteIndexOf: (this: Uint8Array, byte: number, from?: number) => number = i
   ? Uint8Array.prototype.indexOf
   : (Buffer.prototype.indexOf as (this: Uint8Array, byte: number, from?: number) => number);
 
-/** Node: one memchr pass per anchor byte (the "-" of "e-", rarer than the "e"). */
-function memchrMarks(b: Uint8Array): boolean {
-  for (const anchor of [CR, I, MINUS]) {
-    const back = anchor === MINUS ? 1 : 0;
-    for (let i = byteIndexOf.call(b, anchor); i >= 0; i = byteIndexOf.call(b, anchor, i + 1)) {
-      if (markAt(b, i - back)) return true;
-    }
+/** Whether a mark is found from some `anchor` byte in `b`, starting `back` bytes before it. */
+function markFrom(b: Uint8Array, anchor: number, back = 0): boolean {
+  for (let i = byteIndexOf.call(b, anchor); i >= 0; i = byteIndexOf.call(b, anchor, i + 1)) {
+    if (markAt(b, i - back)) return true;
   }
   return false;
+}
+
+/** Node: one memchr pass per anchor byte (the "-" of "e-", rarer than the "e"). */
+function memchrMarks(b: Uint8Array): boolean {
+  return markFrom(b, CR) || markFrom(b, I) || markFrom(b, MINUS, 1);
 }
 
 /**
@@ -162,7 +163,5 @@ export function pageNeedsExactPath(page: Uint8Array): boolean {
 
 /** Text that cannot be written as a plain quoted literal: NUL, CR LF, or bytes that are not UTF-8. */
 export function textNeedsHex(bytes: Uint8Array): boolean {
-  if (byteIndexOf.call(bytes, 0) >= 0 || !isUtf8(bytes)) return true;
-  for (let i = byteIndexOf.call(bytes, CR); i >= 0; i = byteIndexOf.call(bytes, CR, i + 1)) if (bytes[i + 1] === LF) return true;
-  return false;
+  return byteIndexOf.call(bytes, 0) >= 0 || !isUtf8(bytes) || markFrom(bytes, CR);
 }
