@@ -8,9 +8,15 @@ import type { ByteSink } from "./writer.ts";
 const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 /** Bytes queued for writing before `write` waits for the oldest (see `createFileSink`). */
 const WRITE_AHEAD_BYTES = 4 * 1024 * 1024;
+/** Size of one of the buffers a plain file sink copies its input into and writes from. */
+const SLAB_BYTES = 256 * 1024;
 
-/** A new file being written: counts the bytes as stored, optionally gzipped and/or age-encrypted. */
+/**
+ * A new file being written: counts the bytes as stored, optionally gzipped
+ * and/or age-encrypted. A plain one copies what it is given (`copies`).
+ */
 export interface FileSink extends ByteSink {
+  readonly copies: boolean;
   /** Flushes, fsyncs and closes the file. Returns the size stored. */
   finish(): Promise<{ size: number }>;
   /** Closes and removes the file (after a failure). Never throws. */
@@ -52,10 +58,10 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   // wait behind them on the same disk.
   let unsynced = 0;
   let flushing: Promise<void> = Promise.resolve();
-  const writeRaw = async (bytes: Uint8Array) => {
+  const writeRaw = async (bytes: Uint8Array, whenWritten?: () => void) => {
     size += bytes.byteLength;
     const done = last.then(() => writeAll(bytes));
-    done.catch((err: unknown) => {
+    done.then(whenWritten, (err: unknown) => {
       failed ??= err;
     });
     last = done;
@@ -135,11 +141,40 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
       failed ??= err;
     });
   } else {
-    write = writeRaw;
-    end = async () => {};
+    // A plain file: the input is copied into a few 256 KiB slabs, written from
+    // there and reused once written, so the bytes in flight are always the same
+    // ≤ 4.25 MB. Handing the writer's own buffers to the file instead made one
+    // allocation per 256 KiB that lived until V8 collected it: a backup thread
+    // peaked at ~15 MB of them, and glibc kept the high-water mark of its
+    // arena after every backup (37 MB held, 0.6 MB in use).
+    const free: Uint8Array[] = [];
+    let slab: Uint8Array | null = null;
+    let used = 0;
+    const submit = async () => {
+      const full = slab!;
+      const n = used;
+      slab = null;
+      used = 0;
+      await writeRaw(full.subarray(0, n), () => free.push(full));
+    };
+    write = async (bytes) => {
+      let off = 0;
+      while (off < bytes.byteLength) {
+        if (!slab) slab = free.pop() ?? new Uint8Array(SLAB_BYTES);
+        const n = Math.min(SLAB_BYTES - used, bytes.byteLength - off);
+        slab.set(n === bytes.byteLength ? bytes : bytes.subarray(off, off + n), used);
+        used += n;
+        off += n;
+        if (used === SLAB_BYTES) await submit();
+      }
+    };
+    end = async () => {
+      if (used > 0) await submit();
+    };
   }
 
   return {
+    copies: !(options.gzip || recipients.length > 0),
     async write(bytes) {
       if (failed) throw failed;
       await write(bytes);

@@ -53,6 +53,13 @@ export interface SnapshotSource {
  */
 export interface ByteSink {
   write(bytes: Uint8Array): void | Promise<void>;
+  /**
+   * True when `write` copies the bytes before it returns (or before its
+   * promise settles) and takes small pieces cheaply: the writer then hands
+   * over each piece as it is made instead of joining them into fresh 256 KiB
+   * buffers first (see `createFileSink`).
+   */
+  readonly copies?: boolean;
 }
 
 export interface WriteDumpOptions {
@@ -317,7 +324,12 @@ interface VirtualPlan {
   config: string[];
 }
 
-/** Buffers small writes into larger ones; the sink sees 256 KiB pieces or the remainder. */
+/**
+ * Buffers small writes into larger ones; the sink sees 256 KiB pieces or the
+ * remainder. A sink that copies what it is given (`ByteSink.copies`) gets
+ * every piece as it comes: joining them here would only allocate a buffer per
+ * 256 KiB for the sink to copy again.
+ */
 class Output {
   private parts: Uint8Array[] = [];
   private size = 0;
@@ -329,6 +341,11 @@ class Output {
     await this.bytes(utf8.encode(s));
   }
   async bytes(b: Uint8Array): Promise<void> {
+    if (this.sink.copies) {
+      const r = this.sink.write(b);
+      if (r) await r;
+      return;
+    }
     this.parts.push(b);
     this.size += b.byteLength;
     if (this.size >= this.flushAt) await this.flush();
