@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { hashAsWritten } from "../../src/storage/file-hash.ts";
+import { hashAsWritten, hashFile } from "../../src/storage/file-hash.ts";
 import { tempDir } from "../support/temp.ts";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -47,5 +47,17 @@ describe("hashAsWritten", () => {
     const never = Promise.reject(new Error("no space left on device"));
     never.catch(() => {});
     await expect(hashAsWritten(path.join(dir, "never.sql"), never)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+});
+
+describe("hashFile", () => {
+  it("hashes a finished file larger than its 1 MiB buffer, an empty one, and refuses a missing one", async () => {
+    const dir = await tempDir();
+    const big = randomBytes(2.5 * 1024 * 1024);
+    await fs.writeFile(path.join(dir, "big"), big);
+    await fs.writeFile(path.join(dir, "empty"), new Uint8Array(0));
+    expect(await hashFile(path.join(dir, "big"))).toEqual({ sha256: sha256(big), size: big.byteLength });
+    expect(await hashFile(path.join(dir, "empty"))).toEqual({ sha256: sha256(new Uint8Array(0)), size: 0 });
+    await expect(hashFile(path.join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
