@@ -22,9 +22,9 @@
  * `--runtime deno` runs the measured Lifeboat under Deno instead: the npm
  * `deno` binary with deno.json's start-task flags, from source, served by
  * `Deno.serve`, as `deno task start` runs it (the CLI, the writer and the
- * /healthz poller stay as they are). `--runtime both` runs Node's phases, then
- * the export and the import again under Deno on the same database, and
- * compares their times.
+ * /healthz poller stay as they are). `--runtime both` starts a Deno instance
+ * beside the Node one on the same data and runs Deno's export right after
+ * Node's and its import right after Node's, and compares their times.
  *
  * Internal modes (this file starts itself as a child): `--generate <workload> <db> <bytes>`,
  * `--poll <url>` and `--writer <db>`.
@@ -638,7 +638,7 @@ async function runWorkload(root: string, workload: Workload, opts: BenchOptions)
   await fsp.mkdir(dataDir, { recursive: true });
   try {
     const { runtime, both } = opts;
-    const env = { DATA_DIR: dataDir, LOG_LEVEL: "error", ADMIN_USERNAME: "bench", ADMIN_PASSWORD: "bench-password-123" };
+    const env = { DATA_DIR: dataDir, LOG_LEVEL: "error", ADMIN_USERNAME: "bench", ADMIN_PASSWORD: "bench-password-123", BACKUP_SCHEDULE: "off" };
     // A first start creates Lifeboat's tables and the admin, as on a running instance; the
     // application's data is added afterwards, so the measured start has no pending migration.
     const first = await startServer(dir, env, runtime);
@@ -659,6 +659,12 @@ async function runWorkload(root: string, workload: Workload, opts: BenchOptions)
     const steps: Record<string, unknown>[] = [];
     const server = await startServer(dir, { ...env, LOG_LEVEL: "debug" }, runtime, steps);
     const url = `http://127.0.0.1:${server.port}/healthz`;
+    // --runtime both: a Deno instance on the same data, idle while Node's runs go on and measured
+    // right after each of them, so that the two runtimes' figures are taken a minute apart on the
+    // same page cache rather than a quarter of an hour apart (this machine's speed drifts by up to
+    // a third within minutes, and that made single runs disagree by ±0.4 on Deno's ratio).
+    const deno = both ? await startServer(dir, { ...env, LOG_LEVEL: "debug" }, "deno", steps) : null;
+    const denoUrl = deno ? `http://127.0.0.1:${deno.port}/healthz` : "";
     const backupDir = path.join(dataDir, "backups");
     let rowsAll = rows;
     const results: PhaseResult[] = [];
@@ -673,6 +679,16 @@ async function runWorkload(root: string, workload: Workload, opts: BenchOptions)
       return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
     }, dbFile);
     results.push(exp);
+    let denoBackup = "";
+    let denoMemory = { self: 0, once: 0 };
+    const denoExp = deno
+      ? await phase("Lifeboat export (Deno)", denoUrl, async () => {
+          const r = await command(deno.child, { op: "export" });
+          denoBackup = r.value.name!;
+          return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
+        }, dbFile)
+      : null;
+    if (denoExp) results.push(denoExp);
     const backupFile = path.join(backupDir, backupName);
     const cliDump = path.join(dir, "cli-dump.sql");
     const dump = await phase("sqlite3 .dump", null, async () => {
@@ -686,6 +702,14 @@ async function runWorkload(root: string, workload: Workload, opts: BenchOptions)
       return { bytes: fs.statSync(backupFile).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
     }, dbFile);
     results.push(imp);
+    const denoImp = deno
+      ? await phase("Lifeboat import (Deno, safety backup included)", denoUrl, async () => {
+          const r = await command(deno.child, { op: "import", name: denoBackup });
+          denoMemory = { self: r.peakSelfRss, once: r.peakOnce };
+          return { bytes: fs.statSync(path.join(backupDir, denoBackup)).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
+        }, dbFile)
+      : null;
+    if (denoImp) results.push(denoImp);
     const cliDb = path.join(dir, "cli-import.db");
     const cliImport = await phase("sqlite3 new.db < .dump", null, async () => {
       await run(SQLITE3, [cliDb], cliDump);
@@ -712,28 +736,9 @@ async function runWorkload(root: string, workload: Workload, opts: BenchOptions)
     }
     const cliChecksLoad = os.loadavg()[0]!;
     const stopped = await stopServer(server.child);
+    if (deno) await stopServer(deno.child);
     const runtimes: RuntimeRuns[] = [{ runtime, export: exp, import: imp, importMemory }];
-
-    // --runtime both: the same export and import under Deno, on the same (just restored) database.
-    if (both) {
-      const deno = await startServer(dir, { ...env, LOG_LEVEL: "debug" }, "deno", steps);
-      const denoUrl = `http://127.0.0.1:${deno.port}/healthz`;
-      let denoBackup = "";
-      let denoMemory = { self: 0, once: 0 };
-      const denoExp = await phase("Lifeboat export (Deno)", denoUrl, async () => {
-        const r = await command(deno.child, { op: "export" });
-        denoBackup = r.value.name!;
-        return { bytes: r.value.size!, rows: rowsAll, seconds: r.seconds, peakRss: r.peakRss };
-      }, dbFile);
-      const denoImp = await phase("Lifeboat import (Deno, safety backup included)", denoUrl, async () => {
-        const r = await command(deno.child, { op: "import", name: denoBackup });
-        denoMemory = { self: r.peakSelfRss, once: r.peakOnce };
-        return { bytes: fs.statSync(path.join(backupDir, denoBackup)).size, rows: r.value.rows!, seconds: r.seconds, peakRss: r.peakRss };
-      }, dbFile);
-      await stopServer(deno.child);
-      results.push(denoExp, denoImp);
-      runtimes.push({ runtime: "deno", export: denoExp, import: denoImp, importMemory: denoMemory });
-    }
+    if (denoExp && denoImp) runtimes.push({ runtime: "deno", export: denoExp, import: denoImp, importMemory: denoMemory });
 
     if (opts.variants) results.push(...(await exportVariants(dir, env, runtime, exp.bytes, rowsAll)));
     return {
