@@ -92,7 +92,9 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   let write: (bytes: Uint8Array) => Promise<void>;
   let end: () => Promise<void>;
   const recipients = options.ageRecipients ?? [];
-  if (options.gzip || recipients.length > 0) {
+  // Plain: the file holds the writer's bytes as they are, copied into slabs (below).
+  const plain = !options.gzip && recipients.length === 0;
+  if (!plain) {
     // Plain bytes in, stored bytes out, with backpressure at every step: node:zlib's gzip (Node's
     // CompressionStream adapter took in far more than it had compressed, so memory grew with the
     // database), read only as fast as the file (or age) takes its output.
@@ -174,7 +176,7 @@ export async function createFileSink(filePath: string, options: { gzip: boolean;
   }
 
   return {
-    copies: !(options.gzip || recipients.length > 0),
+    copies: plain,
     async write(bytes) {
       if (failed) throw failed;
       await write(bytes);

@@ -17,7 +17,7 @@ import vm from "node:vm";
 import { parentPort } from "node:worker_threads";
 import { BusyError } from "../../errors.ts";
 import { writeDump, type ByteSink } from "../../dump/writer.ts";
-import { createFileSink } from "../../dump/file-sink.ts";
+import { createFileSink, type FileSink } from "../../dump/file-sink.ts";
 import { applyDump, finishImport, validateDumpFile } from "./apply-dump.ts";
 import { hashFile } from "../../storage/file-hash.ts";
 import { lifeboatContentOf } from "../lifeboat-tables.ts";
@@ -87,6 +87,18 @@ function gcEvery(bytes: number): (n: number) => void {
       since = 0;
       collectGarbage();
     }
+  };
+}
+
+/** The export's file sink, with a young-generation collection every `GC_EVERY_BYTES` written. */
+function collectingSink(file: FileSink): ByteSink {
+  const tick = gcEvery(GC_EVERY_BYTES);
+  return {
+    copies: file.copies,
+    write(bytes) {
+      tick(bytes.byteLength);
+      return file.write(bytes);
+    },
   };
 }
 
@@ -179,9 +191,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         if (!importDb || importLocked) throw new Error("no import snapshot is open in this worker");
         const db = importDb;
         const file = await createFileSink(req.tempPath, { gzip: req.gzip });
-        const tick = gcEvery(GC_EVERY_BYTES);
         try {
-          const summary = await writeDump(nativeSnapshot(db, () => collectGarbage("major")), { copies: file.copies, write: (b) => (tick(b.byteLength), file.write(b)) }, {
+          const summary = await writeDump(nativeSnapshot(db, () => collectGarbage("major")), collectingSink(file), {
             createdAt: new Date(req.createdAt),
             trigger: req.trigger,
             lifeboatVersion: req.lifeboatVersion,
@@ -198,14 +209,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         db.close();
         throw err;
       });
-      const tick = gcEvery(GC_EVERY_BYTES);
-      const sink: ByteSink = {
-        copies: file.copies,
-        write(bytes) {
-          tick(bytes.byteLength);
-          return file.write(bytes);
-        },
-      };
+      const sink = collectingSink(file);
       try {
         // Deferred: the snapshot starts at the first read and holds for the whole dump.
         db.exec("BEGIN");
